@@ -1,0 +1,101 @@
+"""Runbook "Reason 2": the kubelet talks to the master, but Calico is not running on the worker.
+
+Signals: Ready `False` whose message says the runtime network is not ready (`NetworkReady=false`,
+`NetworkPluginNotReady`, in containerd's, CRI-O's or docker's wording), and a `NetworkUnavailable
+True CalicoIsDown` that persists. Trap: CalicoIsDown is normal for seconds during every Calico
+rollout, so it only counts after `CALICO_DOWN_THRESHOLD_SECONDS`; younger ones are reported as info.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from checks.common import age, calico_pod_on, condition_line, human_age, node_label, worker_ladder
+from checks.model import Action, Finding, ObjRef, RunbookSection, Severity, SituationId
+from checks.objects import Node
+from checks.snapshot import Snapshot
+from checks.worker_not_ready_kubelet import unreachable_nodes
+
+CHECK_ID = "calico-down-on-worker"
+CALICO_DOWN_THRESHOLD_SECONDS = 300
+"""CalicoIsDown younger than this is an ordinary rollout (calico-node restarts within seconds)."""
+
+NETWORK_NOT_READY_MARKERS = (
+    "networkready=false",
+    "networkpluginnotready",
+    "network plugin is not ready",
+    "cni config uninitialized",
+    "cni plugin not initialized",
+    "no cni configuration file",
+)
+
+
+def network_not_ready(node: Node) -> bool:
+    ready = node.condition("Ready")
+    if ready is None or ready.status != "False":
+        return False
+    text = f"{ready.reason} {ready.message}".lower()
+    return any(marker in text for marker in NETWORK_NOT_READY_MARKERS)
+
+
+def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
+    findings: list[Finding] = []
+    skip = {n.name for n in unreachable_nodes(snapshot)}
+    for node in snapshot.nodes:
+        if node.name in skip:
+            continue
+        evidence: list[str] = []
+        ready = node.condition("Ready")
+        if network_not_ready(node) and ready is not None:
+            evidence.append(condition_line(ready, now))
+        unavailable = node.condition("NetworkUnavailable")
+        transient = False
+        if unavailable is not None and unavailable.status == "True" and unavailable.reason == "CalicoIsDown":
+            down_for = age(unavailable.last_transition_time, now)
+            if down_for is not None and down_for < CALICO_DOWN_THRESHOLD_SECONDS and not evidence:
+                transient = True
+            evidence.append(condition_line(unavailable, now))
+        if not evidence:
+            continue
+        pod = calico_pod_on(snapshot, node.name)
+        objects = [ObjRef(kind="Node", name=node.name)]
+        if pod is not None:
+            objects.append(ObjRef(kind="Pod", name=pod.name, namespace=pod.namespace))
+            evidence.append(f"calico-node pod {pod.name}: {pod.ready_fraction()} {pod.display_status()}, "
+                            f"{pod.restart_count} restarts")
+        if transient:
+            findings.append(
+                Finding(
+                    check=CHECK_ID,
+                    situation=SituationId.CALICO_DOWN_ON_WORKER,
+                    severity=Severity.INFO,
+                    title=f"Worker {node_label(node)}: CalicoIsDown for less than "
+                    f"{human_age(CALICO_DOWN_THRESHOLD_SECONDS)} (normal while calico-node restarts)",
+                    detail="Calico sets CalicoIsDown when calico-node stops and clears it when it starts again; "
+                    "it is only a problem when it persists. Check again in a few minutes.",
+                    evidence=tuple(evidence),
+                    objects=tuple(objects),
+                    runbook_section=RunbookSection.REASON_2.value,
+                )
+            )
+            continue
+        findings.append(
+            Finding(
+                check=CHECK_ID,
+                situation=SituationId.CALICO_DOWN_ON_WORKER,
+                severity=Severity.CRITICAL,
+                title=f"Worker {node_label(node)} is NotReady because Calico is not running on it",
+                detail="The kubelet reaches the master, but the pod network on this worker is down. "
+                "Follow the runbook ladder for this worker.",
+                evidence=tuple(evidence),
+                objects=tuple(objects),
+                runbook_section=RunbookSection.REASON_2.value,
+            )
+        )
+    return findings
+
+
+def propose(findings: Sequence[Finding], snapshot: Snapshot) -> list[Action]:
+    nodes = [ref.name for f in findings for ref in f.objects if ref.kind == "Node"]
+    return worker_ladder(snapshot, dict.fromkeys(nodes), "Calico is down on this worker")

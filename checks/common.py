@@ -1,0 +1,93 @@
+"""Small pure helpers shared by the checks: evidence formatting, ages, the runbook ladder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from checks.model import Action, ActionKind
+from checks.objects import Event, Node, NodeCondition, Pod
+from checks.snapshot import Snapshot
+
+EVIDENCE_MAX = 600
+"""Longest single evidence string kept; longer literal messages are cut with a marker."""
+
+
+def clip(text: str, limit: int = EVIDENCE_MAX) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def age(when: datetime | None, now: datetime) -> float | None:
+    """Seconds from `when` to `now` (None when unknown)."""
+    return None if when is None else (now - when).total_seconds()
+
+
+def human_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown age"
+    seconds = max(seconds, 0)
+    if seconds < 120:
+        return f"{int(seconds)}s"
+    if seconds < 7200:
+        return f"{int(seconds // 60)}m"
+    if seconds < 172800:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
+def condition_line(cond: NodeCondition, now: datetime) -> str:
+    """A node condition as `kubectl describe node` shows it, with the age of the transition."""
+    since = human_age(age(cond.last_transition_time, now))
+    text = f"{cond.type} {cond.status} {cond.reason} {cond.message}".strip()
+    return clip(f"{text} (since {since})")
+
+
+def event_line(event: Event, now: datetime) -> str:
+    """An event as the bottom of `kubectl describe` shows it: type, reason, age, count, message."""
+    seen = human_age(age(event.last_seen, now))
+    times = f" (x{event.times})" if event.times > 1 else ""
+    source = event.source.component or event.reporting_component
+    return clip(f"{event.type} {event.reason} {seen}{times} {source}: {event.message}".replace("  ", " "))
+
+
+def node_label(node: Node) -> str:
+    """`10.1.2.3 (dal10, pool default)`: how a worker is named in a finding."""
+    where = ", ".join(p for p in (node.zone, f"pool {node.worker_pool}" if node.worker_pool else "") if p)
+    return f"{node.name} ({where})" if where else node.name
+
+
+def calico_pod_on(snapshot: Snapshot, node_name: str) -> Pod | None:
+    for pod in snapshot.calico_node_pods():
+        if pod.node_name == node_name:
+            return pod
+    return None
+
+
+def worker_ladder(snapshot: Snapshot, node_names: Iterable[str], reason: str) -> list[Action]:
+    """The runbook's per-worker ladder: cordon, gather, delete pod, reboot, reload/replace, uncordon."""
+    actions: list[Action] = []
+    for name in node_names:
+        node = snapshot.node(name)
+        pod = calico_pod_on(snapshot, name)
+        actions.append(Action.propose(ActionKind.CORDON, name, f"stop new pods landing on {name}: {reason}"))
+        actions.append(Action.propose(ActionKind.GATHER, name, "runbook: gather logs and describe output first"))
+        if pod is not None:
+            actions.append(
+                Action.propose(
+                    ActionKind.DELETE_POD,
+                    f"{pod.namespace}/{pod.name}",
+                    f"runbook step 1: delete calico-node on {name}; the DaemonSet recreates it",
+                )
+            )
+        actions.append(Action.propose(ActionKind.REBOOT_WORKER, name, "runbook step 2, if deleting the pod did not help"))
+        if node is not None and node.is_vpc:
+            actions.append(
+                Action.propose(
+                    ActionKind.REPLACE_WORKER, name, "runbook step 3: VPC workers cannot be reloaded; replace instead"
+                )
+            )
+        else:
+            actions.append(Action.propose(ActionKind.RELOAD_WORKER, name, "runbook step 3, if the reboot did not help"))
+        actions.append(Action.propose(ActionKind.UNCORDON, name, "after calico-node is Running and Ready again"))
+    return actions

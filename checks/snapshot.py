@@ -1,0 +1,183 @@
+"""What one collection read from a cluster (or a dump): the objects, and what could not be read.
+
+A `Snapshot` is the only input of the checks. It is built by `bot.collect` (live API), `bot.dump`
+(a `kubectl cluster-info dump`) or the simulator, always through `bot.assemble`, so the three
+sources look the same to a check.
+
+Every read has a key (`Read`). A check declares the reads it needs; when one of them failed
+(`errors`) or the source did not contain it (`missing`, e.g. a dump without leases), the check's
+verdict is "unknown", never "healthy".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from enum import StrEnum
+from typing import Literal
+
+import msgspec
+
+from checks.objects import (
+    CustomObject,
+    DaemonSet,
+    Deployment,
+    Event,
+    Lease,
+    Namespace,
+    Node,
+    ObjectName,
+    Pod,
+    RbacObject,
+    WebhookConfiguration,
+)
+
+CALICO_NAMESPACES = ("calico-system", "kube-system")
+"""Where calico-node lives: `calico-system` (operator: IKS >= 1.29, ROKS), `kube-system` (IKS <= 1.28)."""
+
+
+class Read(StrEnum):
+    """The fixed set of reads of a collection (ARCHITECTURE section 5)."""
+
+    NODES = "nodes"
+    NAMESPACES = "namespaces"
+    CALICO_PODS = "calico-pods"  # k8s-app in (calico-node, calico-typha), all namespaces
+    DAEMONSETS = "daemonsets"  # calico-system, kube-system
+    DEPLOYMENTS = "deployments"  # calico-system, kube-system, tigera-operator
+    NODE_EVENTS = "node-events"  # namespace default, involvedObject.kind=Node
+    CALICO_EVENTS = "calico-events"  # calico-system, kube-system
+    WEBHOOKS = "webhooks"  # validating + mutating configurations
+    LEASES = "leases"  # kube-node-lease
+    BGP_CONFIGURATIONS = "bgpconfigurations"
+    IP_POOLS = "ippools"
+    FELIX_CONFIGURATIONS = "felixconfigurations"
+    CALICO_NODES = "calico-nodes"  # crd.projectcalico.org/v1 nodes
+    INSTALLATIONS = "installations"
+    TIGERA_STATUSES = "tigerastatuses"
+    BGP_SECRETS = "bgp-secrets"  # calico-bgp-password, metadata only
+    BGP_RBAC = "bgp-rbac"  # Role/RoleBinding bgp-secret-access
+    LOGS = "logs"
+
+
+class ReadError(msgspec.Struct, frozen=True, kw_only=True):
+    """A read that failed: which, why, and the HTTP status when there was one."""
+
+    read: str
+    reason: str
+    status: int | None = None
+    detail: str = ""
+
+
+class ContainerLog(msgspec.Struct, frozen=True, kw_only=True):
+    namespace: str
+    pod: str
+    container: str
+    previous: bool = False
+    text: str = ""
+    truncated: bool = False
+
+
+Source = Literal["live", "dump", "sim"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Snapshot:
+    cluster: str
+    source: Source
+    collected_at: datetime
+    nodes: tuple[Node, ...] = ()
+    namespaces: tuple[Namespace, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    daemonsets: tuple[DaemonSet, ...] = ()
+    deployments: tuple[Deployment, ...] = ()
+    events: tuple[Event, ...] = ()
+    webhooks: tuple[WebhookConfiguration, ...] = ()
+    leases: tuple[Lease, ...] = ()
+    custom: Mapping[str, tuple[CustomObject, ...]] = field(default_factory=dict)
+    secrets: tuple[ObjectName, ...] = ()
+    rbac: tuple[RbacObject, ...] = ()
+    logs: tuple[ContainerLog, ...] = ()
+    errors: tuple[ReadError, ...] = ()
+    missing: tuple[str, ...] = ()
+    """Reads the source did not contain (a dump without leases) — not failures, but unknowns."""
+    absent_kinds: tuple[str, ...] = ()
+    """Resource types the API does not serve (404 on the list: the CRD is not installed)."""
+
+    # --- read status ----------------------------------------------------------------------
+
+    def read_ok(self, read: Read | str) -> bool:
+        """True when the read succeeded, so an empty result really means "none"."""
+        key = str(read)
+        return key not in self.missing and not any(e.read == key for e in self.errors)
+
+    def read_problem(self, read: Read | str) -> str:
+        """Why a read is not usable ("" when it is)."""
+        key = str(read)
+        if key in self.missing:
+            return f"{key}: not in the {self.source} source"
+        for err in self.errors:
+            if err.read == key:
+                status = f" (HTTP {err.status})" if err.status else ""
+                return f"{key}: {err.reason}{status}"
+        return ""
+
+    # --- object helpers -------------------------------------------------------------------
+
+    def calico_node_pods(self) -> tuple[Pod, ...]:
+        return tuple(p for p in self.pods if p.app == "calico-node")
+
+    def typha_pods(self) -> tuple[Pod, ...]:
+        return tuple(p for p in self.pods if p.app == "calico-typha")
+
+    def calico_namespaces(self) -> tuple[str, ...]:
+        """Calico namespaces in use: those holding a calico-node DaemonSet or pod."""
+        found = {d.metadata.namespace for d in self.daemonsets if d.metadata.name == "calico-node"}
+        found |= {p.namespace for p in self.calico_node_pods()}
+        return tuple(ns for ns in CALICO_NAMESPACES if ns in found)
+
+    def daemonset(self, namespace: str, name: str) -> DaemonSet | None:
+        for ds in self.daemonsets:
+            if ds.metadata.namespace == namespace and ds.metadata.name == name:
+                return ds
+        return None
+
+    def deployment(self, namespace: str, name: str) -> Deployment | None:
+        for dep in self.deployments:
+            if dep.metadata.namespace == namespace and dep.metadata.name == name:
+                return dep
+        return None
+
+    @cached_property
+    def _nodes_by_name(self) -> dict[str, Node]:
+        return {node.name: node for node in self.nodes}
+
+    @cached_property
+    def _events_by_object(self) -> dict[tuple[str, str], list[Event]]:
+        index: dict[tuple[str, str], list[Event]] = defaultdict(list)
+        for event in self.events:
+            index[(event.involved_object.kind, event.involved_object.name)].append(event)
+        return index
+
+    @cached_property
+    def _leases_by_name(self) -> dict[str, Lease]:
+        return {lease.metadata.name: lease for lease in self.leases}
+
+    def node(self, name: str) -> Node | None:
+        return self._nodes_by_name.get(name)
+
+    def custom_objects(self, plural: str) -> tuple[CustomObject, ...]:
+        return self.custom.get(plural, ())
+
+    def events_for(self, kind: str, name: str, namespace: str | None = None) -> Iterator[Event]:
+        for event in self._events_by_object.get((kind, name), ()):
+            if namespace is None or event.involved_object.namespace == namespace:
+                yield event
+
+    def logs_for(self, namespace: str, pod: str) -> tuple[ContainerLog, ...]:
+        return tuple(log for log in self.logs if log.namespace == namespace and log.pod == pod)
+
+    def lease(self, node_name: str) -> Lease | None:
+        return self._leases_by_name.get(node_name)
