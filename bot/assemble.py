@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -149,15 +149,22 @@ class SnapshotBuilder:
                 raise ValueError(f"{where}: not valid JSON ({exc})") from None
             if probe.items is not None:
                 item_kind = probe.kind.removesuffix("List") if probe.kind.endswith("List") else ""
-                return sum(self._add_raw_item(raw, item_kind, probe.api_version, where) for raw in probe.items)
+                return sum(
+                    self._add_raw_item(raw, item_kind, probe.api_version, where) for raw in probe.items
+                )
             return self._add_one(probe.kind, probe.api_version, doc, where)
-        if not isinstance(doc, dict) or "kind" not in doc and "items" not in doc:
+        if not isinstance(doc, dict) or ("kind" not in doc and "items" not in doc):
             raise ValueError(f"{where}: not a Kubernetes object or List")
         if isinstance(doc.get("items"), list):
             list_kind = str(doc.get("kind", ""))
             item_kind = list_kind.removesuffix("List") if list_kind.endswith("List") else ""
             return sum(
-                self._add_one(str(item.get("kind") or item_kind), str(item.get("apiVersion") or doc.get("apiVersion", "")), item, where)
+                self._add_one(
+                    str(item.get("kind") or item_kind),
+                    str(item.get("apiVersion") or doc.get("apiVersion", "")),
+                    item,
+                    where,
+                )
                 for item in doc["items"]
                 if isinstance(item, dict)
             )
@@ -259,7 +266,3 @@ def latest_timestamp(snapshot: Snapshot) -> datetime | None:
             if running and running.started_at:
                 stamps.append(running.started_at)
     return max(stamps) if stamps else None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

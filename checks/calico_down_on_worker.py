@@ -62,8 +62,10 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
         objects = [ObjRef(kind="Node", name=node.name)]
         if pod is not None:
             objects.append(ObjRef(kind="Pod", name=pod.name, namespace=pod.namespace))
-            evidence.append(f"calico-node pod {pod.name}: {pod.ready_fraction()} {pod.display_status()}, "
-                            f"{pod.restart_count} restarts")
+            evidence.append(
+                f"calico-node pod {pod.name}: {pod.ready_fraction()} {pod.display_status()}, "
+                f"{pod.restart_count} restarts"
+            )
         if transient:
             findings.append(
                 Finding(

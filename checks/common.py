@@ -71,7 +71,9 @@ def worker_ladder(snapshot: Snapshot, node_names: Iterable[str], reason: str) ->
         node = snapshot.node(name)
         pod = calico_pod_on(snapshot, name)
         actions.append(Action.propose(ActionKind.CORDON, name, f"stop new pods landing on {name}: {reason}"))
-        actions.append(Action.propose(ActionKind.GATHER, name, "runbook: gather logs and describe output first"))
+        actions.append(
+            Action.propose(ActionKind.GATHER, name, "runbook: gather logs and describe output first")
+        )
         if pod is not None:
             actions.append(
                 Action.propose(
@@ -80,14 +82,22 @@ def worker_ladder(snapshot: Snapshot, node_names: Iterable[str], reason: str) ->
                     f"runbook step 1: delete calico-node on {name}; the DaemonSet recreates it",
                 )
             )
-        actions.append(Action.propose(ActionKind.REBOOT_WORKER, name, "runbook step 2, if deleting the pod did not help"))
+        actions.append(
+            Action.propose(ActionKind.REBOOT_WORKER, name, "runbook step 2, if deleting the pod did not help")
+        )
         if node is not None and node.is_vpc:
             actions.append(
                 Action.propose(
-                    ActionKind.REPLACE_WORKER, name, "runbook step 3: VPC workers cannot be reloaded; replace instead"
+                    ActionKind.REPLACE_WORKER,
+                    name,
+                    "runbook step 3: VPC workers cannot be reloaded; replace instead",
                 )
             )
         else:
-            actions.append(Action.propose(ActionKind.RELOAD_WORKER, name, "runbook step 3, if the reboot did not help"))
-        actions.append(Action.propose(ActionKind.UNCORDON, name, "after calico-node is Running and Ready again"))
+            actions.append(
+                Action.propose(ActionKind.RELOAD_WORKER, name, "runbook step 3, if the reboot did not help")
+            )
+        actions.append(
+            Action.propose(ActionKind.UNCORDON, name, "after calico-node is Running and Ready again")
+        )
     return actions

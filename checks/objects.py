@@ -503,12 +503,31 @@ class RbacObject(_View, frozen=True):
     subjects: tuple[dict[str, Any], ...] = ()
 
 
+class ManagedFieldsEntry(_View, frozen=True):
+    manager: str = ""
+    operation: str = ""
+    time: datetime | None = None
+
+
+class CustomMeta(ObjectMeta, frozen=True):
+    """Metadata of configuration objects, with who changed them when (for "recent changes")."""
+
+    managed_fields: tuple[ManagedFieldsEntry, ...] = ()
+
+    @property
+    def last_changed(self) -> datetime | None:
+        times = [m.time for m in self.managed_fields if m.time is not None]
+        if self.creation_timestamp is not None:
+            times.append(self.creation_timestamp)
+        return max(times) if times else None
+
+
 class CustomObject(_View, frozen=True):
     """A Calico or Tigera-operator custom resource: spec and status kept as plain data."""
 
     api_version: str = ""
     kind: str = ""
-    metadata: ObjectMeta = ObjectMeta()
+    metadata: CustomMeta = CustomMeta()
     spec: dict[str, Any] = {}
     status: dict[str, Any] = {}
 

@@ -1,10 +1,18 @@
-"""The one table of checks `diagnose` runs. Adding a check = a module plus one line here."""
+"""The one table of checks `diagnose` runs. Adding a check = a module plus one entry here."""
 
 from __future__ import annotations
 
-from checks import calico_down_on_worker, worker_not_ready_kubelet
+from checks import (
+    calico_absent_everywhere,
+    calico_bad_on_few_workers,
+    calico_crashloop_most_workers,
+    calico_down_on_worker,
+    worker_not_ready_kubelet,
+)
 from checks.model import Check, SituationId
 from checks.snapshot import Read
+
+_NODES_AND_PODS = frozenset({Read.NODES, Read.CALICO_PODS})
 
 CHECKS: tuple[Check, ...] = (
     Check(
@@ -19,5 +27,26 @@ CHECKS: tuple[Check, ...] = (
         needs=frozenset({Read.NODES}),
         run=calico_down_on_worker.check,
         propose=calico_down_on_worker.propose,
+    ),
+    Check(
+        id=calico_absent_everywhere.CHECK_ID,
+        situation=SituationId.CALICO_ABSENT_EVERYWHERE,
+        needs=_NODES_AND_PODS | {Read.DAEMONSETS},
+        run=calico_absent_everywhere.check,
+        propose=calico_absent_everywhere.propose,
+    ),
+    Check(
+        id=calico_crashloop_most_workers.CHECK_ID,
+        situation=SituationId.CALICO_CRASHLOOP_MOST_WORKERS,
+        needs=_NODES_AND_PODS,
+        run=calico_crashloop_most_workers.check,
+        propose=calico_crashloop_most_workers.propose,
+    ),
+    Check(
+        id=calico_bad_on_few_workers.CHECK_ID,
+        situation=SituationId.CALICO_BAD_ON_FEW_WORKERS,
+        needs=_NODES_AND_PODS,
+        run=calico_bad_on_few_workers.check,
+        propose=calico_bad_on_few_workers.propose,
     ),
 )

@@ -15,8 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal
 
 import msgspec

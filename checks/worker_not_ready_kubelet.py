@@ -96,7 +96,9 @@ def _stale_leases(snapshot: Snapshot, now: datetime, skip: set[str]) -> list[Fin
                     title=f"Worker {node_label(node)}: kubelet heartbeat (node lease) is {human_age(quiet)} old",
                     detail="Ready has not turned Unknown yet, but the kubelet stopped renewing its lease. "
                     + WORKER_DOCS,
-                    evidence=(f"Lease kube-node-lease/{node.name} renewTime {lease.spec.renew_time.isoformat()}",),
+                    evidence=(
+                        f"Lease kube-node-lease/{node.name} renewTime {lease.spec.renew_time.isoformat()}",
+                    ),
                     objects=(ObjRef(kind="Node", name=node.name),),
                     runbook_section=RunbookSection.REASON_1.value,
                 )
@@ -116,8 +118,10 @@ def _flapping(snapshot: Snapshot, now: datetime, skip: set[str]) -> list[Finding
         count_restarts = sum(e.times for e in restarts)
         if count_not_ready < FLAP_MIN_NOT_READY and count_restarts < FLAP_MIN_NOT_READY:
             continue
-        shown = sorted(not_ready + restarts + [e for e in events if e.reason == "NodeReady"],
-                       key=lambda e: e.last_seen or now)
+        shown = sorted(
+            not_ready + restarts + [e for e in events if e.reason == "NodeReady"],
+            key=lambda e: e.last_seen or now,
+        )
         findings.append(
             Finding(
                 check=CHECK_ID,

@@ -1,0 +1,381 @@
+"""Read one cluster: the fixed set of calls of ARCHITECTURE section 5, concurrently, into a Snapshot.
+
+The number of calls does not grow with the cluster except by pages of the big lists (nodes,
+leases, Calico Node CRs); container logs are read only for calico pods that are in a bad state.
+Every call has a timeout, concurrency is bounded, and a failed call is recorded in the snapshot
+(`errors`) so the checks report "unknown" instead of "healthy". A list that expires mid-way
+(410 Gone) is restarted from the first page.
+
+The collector speaks to a `Transport` (bot.kube.KubeTransport in production; anything with the
+same `request` method in tests), and decodes pages off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import msgspec
+
+from bot.assemble import SnapshotBuilder, decode_page
+from bot.kube import RawResponse, TransportError
+from checks.objects import (
+    CustomObject,
+    DaemonSet,
+    Deployment,
+    Event,
+    Lease,
+    Namespace,
+    Node,
+    ObjectName,
+    Pod,
+    RbacObject,
+    WebhookConfiguration,
+)
+from checks.snapshot import ContainerLog, Read, Snapshot, Source
+
+PAGE_SIZE = 500
+MAX_LIST_RESTARTS = 2
+LOG_TAIL_LINES = 300
+MAX_LOG_PODS = 25
+METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+
+
+class Transport(Protocol):
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        accept: str = "application/json",
+        body: Any = None,
+        content_type: str | None = None,
+        timeout: float = 20.0,
+    ) -> RawResponse: ...
+
+
+@dataclass(frozen=True)
+class ListCall:
+    read: Read
+    path: str
+    item_type: type[Any]
+    params: tuple[tuple[str, str], ...] = ()
+    crd: bool = False  # 404 = resource type not installed: known empty, not an error
+    accept: str = "application/json"
+
+
+@dataclass(frozen=True)
+class GetCall:
+    """One named object; 404 = it does not exist (which is an answer)."""
+
+    read: Read
+    path: str
+    item_type: type[Any]
+    accept: str = "application/json"
+
+
+CALICO_APPS_SELECTOR = "k8s-app in (calico-node,calico-typha,calico-kube-controllers)"
+
+
+def read_plan() -> tuple[ListCall | GetCall, ...]:
+    """The fixed list of calls. Its length is independent of the cluster's size."""
+    calls: list[ListCall | GetCall] = [
+        ListCall(Read.NODES, "/api/v1/nodes", Node),
+        ListCall(Read.NAMESPACES, "/api/v1/namespaces", Namespace, accept=METADATA_LIST),
+        ListCall(Read.CALICO_PODS, "/api/v1/pods", Pod, params=(("labelSelector", CALICO_APPS_SELECTOR),)),
+        ListCall(
+            Read.NODE_EVENTS,
+            "/api/v1/namespaces/default/events",
+            Event,
+            params=(("fieldSelector", "involvedObject.kind=Node"),),
+        ),
+        ListCall(Read.CALICO_EVENTS, "/api/v1/namespaces/calico-system/events", Event),
+        ListCall(Read.CALICO_EVENTS, "/api/v1/namespaces/tigera-operator/events", Event),
+        ListCall(
+            Read.CALICO_EVENTS,
+            "/api/v1/namespaces/kube-system/events",
+            Event,
+            params=(("fieldSelector", "type=Warning"),),
+        ),
+        ListCall(
+            Read.WEBHOOKS,
+            "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+            WebhookConfiguration,
+        ),
+        ListCall(
+            Read.WEBHOOKS,
+            "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+            WebhookConfiguration,
+        ),
+        ListCall(Read.LEASES, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", Lease),
+        ListCall(
+            Read.BGP_CONFIGURATIONS,
+            "/apis/crd.projectcalico.org/v1/bgpconfigurations",
+            CustomObject,
+            crd=True,
+        ),
+        ListCall(Read.IP_POOLS, "/apis/crd.projectcalico.org/v1/ippools", CustomObject, crd=True),
+        ListCall(
+            Read.FELIX_CONFIGURATIONS,
+            "/apis/crd.projectcalico.org/v1/felixconfigurations",
+            CustomObject,
+            crd=True,
+        ),
+        ListCall(Read.CALICO_NODES, "/apis/crd.projectcalico.org/v1/nodes", CustomObject, crd=True),
+        ListCall(Read.INSTALLATIONS, "/apis/operator.tigera.io/v1/installations", CustomObject, crd=True),
+        ListCall(Read.TIGERA_STATUSES, "/apis/operator.tigera.io/v1/tigerastatuses", CustomObject, crd=True),
+    ]
+    for ns in ("calico-system", "kube-system"):
+        calls.append(ListCall(Read.DAEMONSETS, f"/apis/apps/v1/namespaces/{ns}/daemonsets", DaemonSet))
+        calls.append(
+            GetCall(
+                Read.BGP_SECRETS,
+                f"/api/v1/namespaces/{ns}/secrets/calico-bgp-password",
+                ObjectName,
+                METADATA_ONLY,
+            )
+        )
+    for ns in ("calico-system", "kube-system", "tigera-operator"):
+        calls.append(ListCall(Read.DEPLOYMENTS, f"/apis/apps/v1/namespaces/{ns}/deployments", Deployment))
+    for kind in ("roles", "rolebindings"):
+        calls.append(
+            GetCall(
+                Read.BGP_RBAC,
+                f"/apis/rbac.authorization.k8s.io/v1/namespaces/calico-system/{kind}/bgp-secret-access",
+                RbacObject,
+            )
+        )
+    return tuple(calls)
+
+
+@dataclass
+class Progress:
+    """What the progress line shows; updated as calls finish."""
+
+    total: int
+    done: int = 0
+    requests: int = 0
+    bytes: int = 0
+    failed: int = 0
+    phase: str = "reading"
+    listeners: list[Callable[[Progress], None]] = field(default_factory=list)
+
+    def tick(self) -> None:
+        for listener in self.listeners:
+            listener(self)
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    timeout: float = 20.0
+    concurrency: int = 8
+    page_size: int = PAGE_SIZE
+    log_tail_lines: int = LOG_TAIL_LINES
+    max_log_pods: int = MAX_LOG_PODS
+
+
+class _Failed(Exception):
+    def __init__(self, reason: str, status: int | None = None, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.detail = detail
+
+
+async def collect(
+    transport: Transport,
+    *,
+    cluster: str,
+    source: Source,
+    collected_at: datetime,
+    options: CollectOptions = CollectOptions(),
+    progress: Progress | None = None,
+) -> Snapshot:
+    plan = read_plan()
+    progress = progress or Progress(total=len(plan))
+    progress.total = len(plan)
+    builder = SnapshotBuilder(cluster=cluster, source=source, collected_at=collected_at)
+    limit = asyncio.Semaphore(options.concurrency)
+    runner = _Runner(transport, limit, options, progress)
+    await asyncio.gather(*(runner.run(call, builder) for call in plan))
+    snapshot_so_far = builder.build()
+    progress.phase = "logs"
+    await runner.logs(snapshot_so_far, builder)
+    progress.phase = "done"
+    progress.tick()
+    return builder.build()
+
+
+class _Runner:
+    def __init__(
+        self, transport: Transport, limit: asyncio.Semaphore, options: CollectOptions, progress: Progress
+    ):
+        self.transport = transport
+        self.limit = limit
+        self.options = options
+        self.progress = progress
+
+    async def _call(
+        self, path: str, params: Sequence[tuple[str, str]], accept: str = "application/json"
+    ) -> RawResponse:
+        async with self.limit:
+            try:
+                response = await self.transport.request(
+                    "GET", path, params=params, accept=accept, timeout=self.options.timeout
+                )
+            except TransportError as exc:
+                self.progress.requests += 1
+                raise _Failed(str(exc)) from None
+        self.progress.requests += 1
+        self.progress.bytes += len(response.body)
+        return response
+
+    async def run(self, call: ListCall | GetCall, builder: SnapshotBuilder) -> None:
+        try:
+            if isinstance(call, ListCall):
+                items = await self._list(call)
+                if items is None:
+                    builder.mark_absent_kind(call.read)
+                else:
+                    builder.add(call.read, items)
+            else:
+                obj = await self._get(call)
+                builder.add(call.read, [obj] if obj is not None else [])
+        except _Failed as failure:
+            self.progress.failed += 1
+            builder.fail(
+                call.read, f"{call.path}: {failure.reason}", status=failure.status, detail=failure.detail
+            )
+        finally:
+            self.progress.done += 1
+            self.progress.tick()
+
+    async def _list(self, call: ListCall) -> list[Any] | None:
+        for _attempt in range(MAX_LIST_RESTARTS + 1):
+            items: list[Any] = []
+            token = ""
+            while True:
+                params = [*call.params, ("limit", str(self.options.page_size))]
+                if token:
+                    params.append(("continue", token))
+                response = await self._call(call.path, params, call.accept)
+                if response.status == 410:
+                    break  # the list expired mid-way: start again from the first page
+                if response.status == 404 and call.crd and not token:
+                    return None
+                _raise_for_status(response)
+                page = await _decode(response.body, call.item_type)
+                items.extend(page.items)
+                token = page.metadata.continue_
+                if not token:
+                    return items
+        raise _Failed(f"list kept expiring (410 Gone) after {MAX_LIST_RESTARTS + 1} attempts", status=410)
+
+    async def _get(self, call: GetCall) -> Any | None:
+        response = await self._call(call.path, (), call.accept)
+        if response.status == 404:
+            return None
+        _raise_for_status(response)
+        try:
+            return await asyncio.to_thread(msgspec.json.decode, response.body, type=call.item_type)
+        except msgspec.DecodeError as exc:
+            raise _Failed(f"unreadable response ({exc})") from None
+
+    async def logs(self, snapshot: Snapshot, builder: SnapshotBuilder) -> None:
+        """Logs of calico pods in a bad state only: tailLines, and the previous run after a restart."""
+        wanted = log_requests(snapshot, max_pods=self.options.max_log_pods)
+        if not wanted:
+            return
+        self.progress.total += len(wanted)
+        self.progress.tick()
+
+        async def one(req: LogRequest) -> None:
+            params = [("container", req.container), ("tailLines", str(self.options.log_tail_lines))]
+            if req.previous:
+                params.append(("previous", "true"))
+            path = f"/api/v1/namespaces/{req.namespace}/pods/{req.pod}/log"
+            try:
+                response = await self._call(path, params, "text/plain")
+                _raise_for_status(response)
+                builder.add_log(
+                    ContainerLog(
+                        namespace=req.namespace,
+                        pod=req.pod,
+                        container=req.container,
+                        previous=req.previous,
+                        text=response.body.decode("utf-8", "replace"),
+                        truncated=response.body.count(b"\n") >= self.options.log_tail_lines,
+                    )
+                )
+            except _Failed as failure:
+                what = f"{req.namespace}/{req.pod} -c {req.container}{' --previous' if req.previous else ''}"
+                builder.fail(Read.LOGS, f"log {what}: {failure.reason}", status=failure.status)
+            finally:
+                self.progress.done += 1
+                self.progress.tick()
+
+        await asyncio.gather(*(one(req) for req in wanted))
+
+
+@dataclass(frozen=True)
+class LogRequest:
+    namespace: str
+    pod: str
+    container: str
+    previous: bool
+
+
+def log_requests(snapshot: Snapshot, *, max_pods: int) -> list[LogRequest]:
+    """Which logs to read: for each bad calico-node/typha pod (worst first), the failing containers."""
+    bad = [p for p in snapshot.pods if p.app in ("calico-node", "calico-typha") and _is_bad(p)]
+    bad.sort(key=lambda p: (-p.restart_count, p.name))
+    requests: list[LogRequest] = []
+    for pod in bad[:max_pods]:
+        statuses = [*pod.status.init_container_statuses, *pod.status.container_statuses]
+        for status in statuses:
+            failing_init = status in pod.status.init_container_statuses and not (
+                status.state.terminated is not None and status.state.terminated.exit_code == 0
+            )
+            is_main = status in pod.status.container_statuses
+            if not (is_main or failing_init):
+                continue
+            if is_main and status.ready and status.restart_count == 0:
+                continue
+            if status.state.running is not None or status.state.terminated is not None:
+                requests.append(LogRequest(pod.namespace, pod.name, status.name, False))
+            if status.restart_count > 0:
+                requests.append(LogRequest(pod.namespace, pod.name, status.name, True))
+    return requests
+
+
+def _is_bad(pod: Pod) -> bool:
+    if not pod.ready:
+        return True
+    return any(
+        s.restart_count > 0 and s.last_state.terminated is not None for s in pod.status.container_statuses
+    )
+
+
+async def _decode(body: bytes, item_type: type[Any]) -> Any:
+    try:
+        return await asyncio.to_thread(decode_page, body, item_type)
+    except msgspec.DecodeError as exc:
+        raise _Failed(f"unreadable response: {exc}") from None
+
+
+def _raise_for_status(response: RawResponse) -> None:
+    if 200 <= response.status < 300:
+        return
+    message = response.reason
+    try:
+        status = msgspec.json.decode(response.body)
+        if isinstance(status, dict) and status.get("message"):
+            message = str(status["message"])
+    except msgspec.DecodeError:
+        pass
+    raise _Failed(f"HTTP {response.status}: {message}"[:300], status=response.status)

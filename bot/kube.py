@@ -1,0 +1,264 @@
+"""The Kubernetes adapter: which cluster a name means, and raw HTTP calls to its API.
+
+The only module that imports the official `kubernetes` package. It is used for what it does
+well — loading kubeconfigs (several files in `KUBECONFIG`, exec plugins, OIDC, token refresh,
+client certificates) and in-cluster config — and for the HTTP call itself
+(`ApiClient.param_serialize` + `call_api`, which applies the auth settings). Responses are *not*
+turned into the generated model classes (several times slower on big lists): the raw bytes go
+back to the caller, which decodes only what the checks read.
+
+The client is synchronous (urllib3), so every call runs in a small thread pool and the event loop
+never blocks. Every call has a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import kubernetes
+import urllib3
+
+IN_CLUSTER = "in-cluster"
+KUBECONFIG_SUFFIXES = (".yaml", ".yml", ".kubeconfig", ".conf")
+
+
+class ClusterNotFound(Exception):
+    """The name is no known cluster; carries the names that are known."""
+
+    def __init__(self, name: str, known: Sequence[str], where: str) -> None:
+        self.name = name
+        self.known = tuple(known)
+        shown = ", ".join(self.known[:30]) + (" …" if len(self.known) > 30 else "") if self.known else "none"
+        super().__init__(f"unknown cluster {name!r} (looked in {where}); known clusters: {shown}")
+
+
+class ClusterConfigError(Exception):
+    """A kubeconfig that exists but cannot be used (bad YAML, missing credentials, exec failure)."""
+
+
+class TransportError(Exception):
+    """A call that produced no HTTP answer: refused, timed out, cut short."""
+
+
+@dataclass(frozen=True)
+class ClusterTarget:
+    """Where a cluster name leads: a kubeconfig (files, context) or the in-cluster config."""
+
+    name: str
+    kubeconfig: str | None  # os.pathsep-joined files, as KUBECONFIG allows
+    context: str | None
+    in_cluster: bool = False
+
+    def describe(self) -> str:
+        if self.in_cluster:
+            return "in-cluster service account"
+        return f"context {self.context or '(current)'} in {self.kubeconfig}"
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    body: bytes
+    reason: str = ""
+
+
+def _kubeconfig_files(explicit: str | None) -> list[str]:
+    raw = explicit if explicit is not None else os.environ.get("KUBECONFIG", "")
+    if not raw:
+        default = Path.home() / ".kube" / "config"
+        return [str(default)] if default.exists() else []
+    return [p for p in raw.split(os.pathsep) if p]
+
+
+def _contexts(files: Sequence[str]) -> list[str]:
+    existing = [f for f in files if Path(f).expanduser().exists()]
+    if not existing:
+        return []
+    try:
+        contexts, _current = kubernetes.config.list_kube_config_contexts(
+            config_file=os.pathsep.join(existing)
+        )
+    except (kubernetes.config.ConfigException, OSError, ValueError, TypeError, AttributeError) as exc:
+        raise ClusterConfigError(f"cannot read kubeconfig {os.pathsep.join(existing)}: {exc}") from None
+    return [str(c["name"]) for c in contexts or []]
+
+
+def _dir_clusters(clusters_dir: str | None) -> dict[str, str]:
+    if not clusters_dir:
+        return {}
+    directory = Path(clusters_dir).expanduser()
+    if not directory.is_dir():
+        return {}
+    return {
+        path.stem: str(path)
+        for path in sorted(directory.iterdir())
+        if path.suffix in KUBECONFIG_SUFFIXES and path.is_file()
+    }
+
+
+def known_clusters(*, kubeconfig: str | None = None, clusters_dir: str | None = None) -> list[str]:
+    names = list(_dir_clusters(clusters_dir))
+    for ctx in _contexts(_kubeconfig_files(kubeconfig)):
+        if ctx not in names:
+            names.append(ctx)
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        names.append(IN_CLUSTER)
+    return names
+
+
+def resolve_cluster(
+    name: str,
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    clusters_dir: str | None = None,
+) -> ClusterTarget:
+    """Find the cluster a name means.
+
+    Order: an explicit `--kubeconfig` (context = `--context` or the name); a `<name>.yaml` in the
+    clusters directory; a context named `name` in `KUBECONFIG` (several files) or ~/.kube/config;
+    `in-cluster` when running in a pod. Anything else raises ClusterNotFound with the known names.
+    """
+    if kubeconfig is not None:
+        files = [f for f in kubeconfig.split(os.pathsep) if f]
+        missing = [f for f in files if not Path(f).expanduser().exists()]
+        if missing or not files:
+            raise ClusterConfigError(f"kubeconfig not found: {', '.join(missing) or kubeconfig!r}")
+        contexts = _contexts(files)
+        wanted = context or name
+        if wanted not in contexts:
+            raise ClusterNotFound(wanted, contexts, f"kubeconfig {kubeconfig}")
+        return ClusterTarget(name=name, kubeconfig=os.pathsep.join(files), context=wanted)
+
+    in_dir = _dir_clusters(clusters_dir)
+    if name in in_dir:
+        path = in_dir[name]
+        contexts = _contexts([path])
+        chosen = context or (name if name in contexts else None)
+        return ClusterTarget(name=name, kubeconfig=path, context=chosen)
+
+    files = _kubeconfig_files(None)
+    contexts = _contexts(files)
+    wanted = context or name
+    if wanted in contexts:
+        return ClusterTarget(name=name, kubeconfig=os.pathsep.join(files), context=wanted)
+    if name == IN_CLUSTER and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return ClusterTarget(name=name, kubeconfig=None, context=None, in_cluster=True)
+    where = []
+    if clusters_dir:
+        where.append(f"clusters dir {clusters_dir}")
+    where.append("KUBECONFIG " + (os.pathsep.join(files) or "(none)"))
+    raise ClusterNotFound(name, known_clusters(clusters_dir=clusters_dir), ", ".join(where))
+
+
+def _api_client(target: ClusterTarget) -> Any:
+    try:
+        if target.in_cluster:
+            configuration = kubernetes.client.Configuration()
+            kubernetes.config.load_incluster_config(client_configuration=configuration)
+            return kubernetes.client.ApiClient(configuration)
+        return kubernetes.config.new_client_from_config(config_file=target.kubeconfig, context=target.context)
+    except (kubernetes.config.ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
+        raise ClusterConfigError(f"cannot use {target.describe()}: {exc}") from None
+
+
+class KubeTransport:
+    """Raw, timed, thread-pooled HTTP calls to one cluster's API server."""
+
+    def __init__(self, target: ClusterTarget, *, max_workers: int = 8) -> None:
+        self.target = target
+        self._client = _api_client(target)
+        self._client.configuration.connection_pool_maxsize = max(max_workers, 4)
+        self._client.configuration.retries = False
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"kube-{target.name}")
+
+    @property
+    def server(self) -> str:
+        return str(self._client.configuration.host)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        accept: str = "application/json",
+        body: Any = None,
+        content_type: str | None = None,
+        timeout: float = 20.0,
+    ) -> RawResponse:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._pool, self._request, method, path, list(params), accept, body, content_type, timeout
+        )
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]],
+        accept: str,
+        body: Any,
+        content_type: str | None,
+        timeout: float,
+    ) -> RawResponse:
+        headers = {"Accept": accept}
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            _method, url, header_params, serial_body, post_params = self._client.param_serialize(
+                method=method,
+                resource_path=path,
+                query_params=params,
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self._client.call_api(
+                method,
+                url,
+                header_params=header_params,
+                body=serial_body,
+                post_params=post_params,
+                _request_timeout=(min(5.0, timeout), timeout),
+            )
+            data = response.read()
+        except kubernetes.client.exceptions.ApiException as exc:
+            if exc.status:
+                return RawResponse(
+                    status=int(exc.status),
+                    body=(exc.body or b"") if isinstance(exc.body, bytes) else str(exc.body or "").encode(),
+                    reason=str(exc.reason),
+                )
+            raise TransportError(_short(exc.reason or exc)) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise TransportError(_short(exc)) from None
+        except OSError as exc:
+            raise TransportError(_short(exc)) from None
+        return RawResponse(
+            status=int(response.status), body=bytes(data or b""), reason=str(response.reason or "")
+        )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            self._client.close()
+        except Exception:  # closing a half-built client must not hide the real error
+            return
+
+
+def _short(exc: object) -> str:
+    text = str(exc)
+    if "timed out" in text.lower() or "timeout" in text.lower():
+        return "timed out"
+    if "refused" in text.lower():
+        return "connection refused"
+    if "IncompleteRead" in text or "Connection broken" in text:
+        return "response cut short (truncated body)"
+    return text[:200]
