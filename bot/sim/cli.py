@@ -1,0 +1,125 @@
+"""`calico-bot sim`: serve a simulated cluster on 127.0.0.1 until Ctrl-C / SIGTERM.
+
+    calico-bot sim --list
+    calico-bot sim --scenario crashloop-one --nodes 50 --latency-ms 20
+    calico-bot sim --scenario ./my-scenario.yaml --write-dump ./dump      # write a dump and exit
+
+Prints the API URL and the kubeconfig path; the kubeconfig's context is the cluster name, so
+`calico-bot check <cluster> --kubeconfig <path>` (or `KUBECONFIG=<path> kubectl get nodes`) works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+from bot.sim.scenario import ScenarioError, load_scenario, scenario_descriptions
+from bot.sim.server import DUMP_NAMESPACES, SimCluster
+
+DEFAULT_SCENARIO = "demo"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scenario",
+        default=DEFAULT_SCENARIO,
+        metavar="NAME|PATH",
+        help=f"built-in scenario name or a scenario YAML file (default {DEFAULT_SCENARIO})",
+    )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="total number of workers (default: the scenario's workers.count)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, metavar="P", help="port on 127.0.0.1 (default 0 = a free port)"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, metavar="X", help="latency added to every request"
+    )
+    parser.add_argument(
+        "--cluster",
+        default=None,
+        metavar="NAME",
+        help="cluster / kubeconfig context name (default: the scenario's cluster name)",
+    )
+    parser.add_argument(
+        "--kubeconfig-out",
+        default=None,
+        metavar="PATH",
+        help="where to write the kubeconfig (default ./sim-<cluster>.kubeconfig)",
+    )
+    parser.add_argument(
+        "--write-dump",
+        default=None,
+        metavar="DIR",
+        help="write a `kubectl cluster-info dump` of the scenario to DIR and exit",
+    )
+    parser.add_argument(
+        "--dump-extras",
+        action="store_true",
+        help="with --write-dump: also write DIR/extras/ (webhooks, Calico CRs, leases, RBAC)",
+    )
+    parser.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        rows = scenario_descriptions()
+        width = max(len(name) for name, _ in rows)
+        for name, description in rows:
+            print(f"{name:<{width}}  {description}")
+        return 0
+    if args.nodes is not None and args.nodes < 1:
+        print("calico-bot sim: --nodes must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        scenario = load_scenario(args.scenario)
+        sim = SimCluster(scenario, nodes=args.nodes, latency_ms=args.latency_ms, cluster_name=args.cluster)
+    except ScenarioError as exc:
+        print(f"calico-bot sim: {exc}", file=sys.stderr)
+        return 2
+    if args.write_dump:
+        out = sim.write_cluster_info_dump(
+            args.write_dump, namespaces=DUMP_NAMESPACES, extras=args.dump_extras
+        )
+        print(f"Cluster info dumped to {out}")
+        return 0
+    kubeconfig = Path(args.kubeconfig_out or f"sim-{sim.cluster_name}.kubeconfig").absolute()
+    try:
+        return asyncio.run(_serve(sim, args.port, kubeconfig))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(sim: SimCluster, port: int, kubeconfig: Path) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # non-Unix event loops
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        url = await sim.start(port=port)
+    except OSError as exc:
+        print(f"calico-bot sim: cannot listen on 127.0.0.1:{port}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        sim.write_kubeconfig(kubeconfig, context=sim.cluster_name)
+        print(
+            f"simulated cluster {sim.cluster_name!r} (scenario {sim.scenario.name}, {sim.nodes} workers) at {url}",
+            file=sys.stderr,
+        )
+        print(f"kubeconfig: {kubeconfig}  (context {sim.cluster_name})", file=sys.stderr)
+        print(f"  calico-bot check {sim.cluster_name} --kubeconfig {kubeconfig}", file=sys.stderr)
+        print("Ctrl-C to stop", file=sys.stderr)
+        print(url, flush=True)
+        await stop.wait()
+    finally:
+        await sim.stop()
+    return 0

@@ -1,0 +1,1091 @@
+"""`SimCluster`: a Kubernetes API server on 127.0.0.1 that serves a generated scenario cluster.
+
+Real HTTP (aiohttp), the wire formats of kube-apiserver, bearer-token auth, and the behaviour tests
+and benchmarks need on top:
+
+- **request log** per route key (`GET /api/v1/nodes`, `GET /api/v1/namespaces/{ns}/pods/{name}/log`):
+  `sim.requests` in process, `GET /_sim/requests` over HTTP, `POST /_sim/reset-log`;
+- **latency** added to every API request (`latency_ms`);
+- **faults** per route key (fnmatch patterns allowed), from the scenario, `sim.set_faults([...])` or
+  `POST /_sim/faults` (a JSON list); each fault is a mapping::
+
+      {"route": "GET /api/v1/nodes", "status": 403, "times": 1}        # RBAC-style Forbidden Status
+      {"route": "GET /api/v1/pods", "status": 500, "message": "etcdserver: request timed out"}
+      {"route": "GET /api/v1/pods", "delay_ms": 5000}                  # slow answer (client timeouts)
+      {"route": "GET /api/v1/nodes", "truncate": true}                 # half a chunked body, then the
+                                                                        # connection is cut
+      {"route": "GET /api/v1/nodes", "truncate": "eof"}                # half a body without length,
+                                                                        # connection closed: "200" + bad JSON
+      {"route": "GET /api/v1/nodes", "gone_on_page": 2, "times": 1}    # 410 Expired on page 2 of a list
+
+  `times` omitted = forever. `status` may carry `reason` and `message` overrides;
+- `POST /_sim/compact` expires every outstanding continue token (as an etcd compaction does);
+- the DaemonSet controller: a deleted calico-node pod is recreated on its node after
+  `pod_recreate_delay_s` (healthy, or as broken again per the scenario; Pending on a worker whose
+  kubelet is down), and cordoning a node adds the `node.kubernetes.io/unschedulable` taint;
+- pod logs on a worker whose kubelet is down fail like the apiserver's kubelet proxy does (500).
+
+Writers: `write_kubeconfig` (loads with the official `kubernetes` client) and
+`write_cluster_info_dump` (the layout of `kubectl cluster-info dump --output-directory`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from bot.sim.generate import DAEMONSETS, NODES, PODS, ClusterBuilder
+from bot.sim.scenario import Scenario, load_scenario
+from bot.sim.store import (
+    RESOURCE_TYPES,
+    ApiError,
+    Json,
+    ResourceType,
+    Store,
+    StoredObject,
+    bad_request,
+    encode,
+    expired,
+    find_type,
+    page_of,
+    resource_not_served,
+    rfc3339,
+)
+
+DEFAULT_USER = "system:serviceaccount:calico-bot:calico-bot"
+DUMP_NAMESPACES = ("kube-system", "calico-system", "default", "tigera-operator")
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+_FAULT_KEYS = {"route", "status", "reason", "message", "delay_ms", "truncate", "gone_on_page", "times"}
+_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+_VERB = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+@dataclass
+class RouteStats:
+    count: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class Fault:
+    route: str
+    status: int | None = None
+    reason: str = ""
+    message: str = ""
+    delay_ms: float = 0
+    truncate: str = ""  # "" | "chunked" | "eof"
+    gone_on_page: int | None = None
+    times: int | None = None
+
+    @classmethod
+    def parse(cls, raw: Any) -> Fault:
+        if not isinstance(raw, dict):
+            raise ValueError(f"a fault is a mapping, got {raw!r}")
+        unknown = set(raw) - _FAULT_KEYS
+        if unknown or "route" not in raw:
+            raise ValueError(f"fault {raw!r}: needs 'route'; allowed keys {sorted(_FAULT_KEYS)}")
+        truncate = raw.get("truncate", False)
+        mode = "chunked" if truncate is True else ("" if truncate in (False, None) else str(truncate))
+        if mode not in ("", "chunked", "eof"):
+            raise ValueError(f"fault {raw!r}: truncate is true, 'chunked' or 'eof'")
+        fault = cls(
+            route=str(raw["route"]),
+            status=int(raw["status"]) if raw.get("status") is not None else None,
+            reason=str(raw.get("reason", "")),
+            message=str(raw.get("message", "")),
+            delay_ms=float(raw.get("delay_ms", 0)),
+            truncate=mode,
+            gone_on_page=int(raw["gone_on_page"]) if raw.get("gone_on_page") is not None else None,
+            times=int(raw["times"]) if raw.get("times") is not None else None,
+        )
+        if fault.status is None and not fault.delay_ms and not fault.truncate and fault.gone_on_page is None:
+            raise ValueError(f"fault {raw!r} does nothing: give status, delay_ms, truncate or gone_on_page")
+        return fault
+
+    def as_dict(self) -> Json:
+        out: Json = {"route": self.route}
+        for key in ("status", "reason", "message", "delay_ms", "gone_on_page", "times"):
+            value = getattr(self, key)
+            if value not in (None, "", 0, 0.0):
+                out[key] = value
+        if self.truncate:
+            out["truncate"] = True if self.truncate == "chunked" else self.truncate
+        return out
+
+
+@dataclass
+class Route:
+    """A request path understood: what it addresses and its key for logs and faults."""
+
+    key: str
+    kind: str  # "discovery" | "resource" | "unknown"
+    rtype: ResourceType | None = None
+    namespace: str | None = None
+    name: str = ""
+    subresource: str = ""
+    group: str = ""
+    version: str = ""
+    parts: tuple[str, ...] = field(default_factory=tuple)
+
+
+def parse_route(method: str, path: str) -> Route:
+    """Map a request path to its route key (names replaced by `{ns}`, `{name}`)."""
+    clean = "/" + path.strip("/")
+    segs = [s for s in clean.split("/") if s]
+    if clean in ("/version", "/api", "/apis"):
+        return Route(f"{method} {clean}", "discovery", parts=tuple(segs))
+    if segs[:2] == ["api", "v1"]:
+        group, version, rest, prefix = "", "v1", segs[2:], "/api/v1"
+    elif segs and segs[0] == "apis" and len(segs) >= 3:
+        group, version, rest, prefix = segs[1], segs[2], segs[3:], f"/apis/{segs[1]}/{segs[2]}"
+    elif segs and segs[0] == "apis" and len(segs) == 2:
+        return Route(f"{method} /apis/{segs[1]}", "discovery", group=segs[1], parts=tuple(segs))
+    else:
+        return Route(f"{method} {clean}", "unknown")
+    if not rest:
+        return Route(f"{method} {prefix}", "discovery", group=group, version=version, parts=tuple(segs))
+    namespace: str | None = None
+    if (
+        rest[0] == "namespaces"
+        and len(rest) >= 3
+        and not (len(rest) == 3 and rest[2] in ("status", "finalize"))
+    ):
+        namespace, rest = rest[1], rest[2:]
+    plural = rest[0]
+    name = rest[1] if len(rest) > 1 else ""
+    sub = rest[2] if len(rest) > 2 else ""
+    key = prefix + ("/namespaces/{ns}" if namespace is not None else "") + "/" + plural
+    if name:
+        key += "/{name}"
+    if sub:
+        key += "/" + sub
+    rtype = find_type(group, plural)
+    if rtype is None or rtype.version != version or len(rest) > 3:
+        return Route(f"{method} {key}", "unknown", group=group, version=version)
+    return Route(f"{method} {key}", "resource", rtype, namespace, name, sub, group, version)
+
+
+def _status_response(err: ApiError) -> web.Response:
+    body = err.status_body()
+    if not err.reason:
+        body.pop("reason", None)
+    return web.Response(
+        status=err.code,
+        body=encode(body),
+        content_type="application/json",
+        headers={"Cache-Control": "no-cache, private", "Audit-Id": str(uuid.uuid4()), **err.headers},
+    )
+
+
+def _json_response(data: bytes, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status,
+        body=data,
+        content_type="application/json",
+        headers={"Cache-Control": "no-cache, private", "Audit-Id": str(uuid.uuid4())},
+    )
+
+
+def _negotiate(accept: str, *, is_list: bool) -> str:
+    """ "json" or "meta" (PartialObjectMetadata[List]); 406 when nothing acceptable is offered."""
+    if not accept.strip():
+        return "json"
+    wanted = "PartialObjectMetadataList" if is_list else "PartialObjectMetadata"
+    for media in accept.split(","):
+        kind, *params = [p.strip() for p in media.split(";")]
+        opts = dict(p.split("=", 1) for p in params if "=" in p)
+        if kind not in (
+            "application/json",
+            "*/*",
+            "application/*",
+            "application/yaml",
+            "application/vnd.kubernetes.protobuf",
+        ):
+            continue
+        as_ = opts.get("as")
+        if as_ is None:
+            return "json"
+        if as_ == wanted and opts.get("g") == "meta.k8s.io" and opts.get("v") in ("v1", "v1beta1"):
+            return "meta"
+    raise ApiError(
+        406,
+        "NotAcceptable",
+        "only the following media types are accepted: application/json, "
+        "application/yaml, application/vnd.kubernetes.protobuf",
+    )
+
+
+def _partial(doc: Json) -> Json:
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": doc.get("metadata") or {},
+    }
+
+
+class SimCluster:
+    """A simulated IKS/ROKS cluster served over real HTTP. See the module docstring."""
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path,
+        *,
+        nodes: int | None = None,
+        latency_ms: float = 0,
+        now: datetime | None = None,
+        token: str | None = None,
+        seed: int | None = None,
+        cluster_name: str | None = None,
+        pod_recreate_delay_s: float | None = 2.0,
+        user: str = DEFAULT_USER,
+    ) -> None:
+        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        fixed = now.astimezone(UTC) if now is not None else None
+        self.now = fixed or datetime.now(UTC).replace(microsecond=0)
+        self._fixed_now = fixed
+        self.latency_ms = latency_ms
+        self.token = token or secrets.token_urlsafe(24)
+        self.user = user
+        self.pod_recreate_delay_s = pod_recreate_delay_s
+        self.store = Store(now=self._clock)
+        self.builder = ClusterBuilder(
+            self.scenario, store=self.store, nodes=nodes, now=self.now, seed=seed, cluster_name=cluster_name
+        )
+        self.builder.build()
+        self.store.log_source = self.builder.default_log
+        self.store.listeners.append(self._on_change)
+        self.cluster_name = self.builder.facts.cluster
+        self._requests: dict[str, RouteStats] = {}
+        self._faults: list[Fault] = []
+        self.set_faults(self.scenario.faults)
+        self._runner: web.AppRunner | None = None
+        self._timers: list[asyncio.TimerHandle] = []
+        self.port = 0
+        self.host = "127.0.0.1"
+
+    def _clock(self) -> datetime:
+        return self._fixed_now or datetime.now(UTC)
+
+    # --- public API ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def nodes(self) -> int:
+        return len(self.builder.workers)
+
+    @property
+    def requests(self) -> dict[str, RouteStats]:
+        return self._requests
+
+    def reset_requests(self) -> None:
+        self._requests = {}
+
+    @property
+    def faults(self) -> list[Json]:
+        return [f.as_dict() for f in self._faults]
+
+    def set_faults(self, faults: Iterable[Any]) -> None:
+        """Replace the active faults (ValueError for a malformed one; nothing changes then)."""
+        self._faults = [Fault.parse(f) for f in faults]
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        if self._runner is not None:
+            return self.url
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._entry)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runner = runner
+        address = runner.addresses[0]
+        self.host, self.port = host, int(address[1])
+        return self.url
+
+    async def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> SimCluster:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def write_kubeconfig(self, path: str | Path, context: str | None = None) -> Path:
+        """A kubeconfig with one cluster/user/context pointing at this server (start it first)."""
+        if not self.port:
+            raise RuntimeError("start the simulator before writing its kubeconfig")
+        name = context or self.cluster_name
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": self.url}}],
+            "users": [{"name": f"{name}-user", "user": {"token": self.token}}],
+            "contexts": [
+                {"name": name, "context": {"cluster": name, "user": f"{name}-user", "namespace": "default"}}
+            ],
+            "current-context": name,
+            "preferences": {},
+        }
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        out.chmod(0o600)
+        return out
+
+    def write_cluster_info_dump(
+        self, directory: str | Path, *, namespaces: Sequence[str] = DUMP_NAMESPACES, extras: bool = False
+    ) -> Path:
+        """Write what `kubectl cluster-info dump --output-directory DIR --namespaces …` writes.
+
+        With `extras`, also `DIR/extras/<plural>.json`: what cluster-info dump leaves out and the bot
+        reads (webhooks, Calico/operator custom resources, leases, Calico RBAC, BGP secret
+        *metadata*, namespaces) and `DIR/extras/apis.json` (the API groups served, so a reader can
+        tell "CRD not installed" from "not dumped").
+        """
+        return write_dump(self.store, Path(directory), namespaces=namespaces, extras=extras)
+
+    # --- HTTP entry ------------------------------------------------------------------------
+
+    def _authorized(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        return secrets.compare_digest(header.encode(), f"Bearer {self.token}".encode())
+
+    async def _entry(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path in ("/healthz", "/livez", "/readyz"):
+            return web.Response(text="ok")
+        if path.startswith("/_sim/"):
+            if not self._authorized(request):
+                return _status_response(ApiError(401, "Unauthorized", "Unauthorized"))
+            return await self._control(request)
+        route = parse_route(request.method, path)
+        if self.latency_ms:
+            await asyncio.sleep(self.latency_ms / 1000)
+        if not self._authorized(request):
+            return self._record(route.key, _status_response(ApiError(401, "Unauthorized", "Unauthorized")))
+        faults = self._firing(route, request)
+        for fault in faults:
+            if fault.delay_ms:
+                await asyncio.sleep(fault.delay_ms / 1000)
+        for fault in faults:
+            if fault.status is not None:
+                return self._record(route.key, _status_response(self._fault_error(fault, route, request)))
+            if fault.gone_on_page is not None:
+                return self._record(route.key, _status_response(expired()))
+        try:
+            response = await self._dispatch(route, request)
+        except ApiError as err:
+            response = _status_response(err)
+        truncate = next((f.truncate for f in faults if f.truncate), "")
+        if truncate and isinstance(response, web.Response) and response.body is not None:
+            return await self._truncated(route.key, request, response, truncate)
+        return self._record(route.key, response)
+
+    def _record(self, key: str, response: web.StreamResponse) -> web.StreamResponse:
+        stats = self._requests.setdefault(key, RouteStats())
+        stats.count += 1
+        if isinstance(response, web.Response) and response.body is not None:
+            body = response.body
+            stats.bytes += len(body) if isinstance(body, bytes | bytearray) else 0
+        return response
+
+    def _firing(self, route: Route, request: web.Request) -> list[Fault]:
+        fired: list[Fault] = []
+        for fault in self._faults:
+            if not fnmatch.fnmatchcase(route.key, fault.route):
+                continue
+            if (
+                fault.gone_on_page is not None
+                and page_of(request.query.get("continue", "")) != fault.gone_on_page
+            ):
+                continue
+            if fault.times is not None:
+                if fault.times <= 0:
+                    continue
+                fault.times -= 1
+            fired.append(fault)
+        return fired
+
+    def _fault_error(self, fault: Fault, route: Route, request: web.Request) -> ApiError:
+        code = fault.status or 500
+        reason = fault.reason or _REASONS.get(code, "")
+        if code == 403 and not fault.message:
+            return self._forbidden(route, request)
+        message = fault.message or {
+            429: "Too many requests, please try again later.",
+            500: "Internal error occurred: the simulator was told to fail this request",
+            503: "The server is currently unable to handle the request",
+            504: "Timeout: request did not complete within the allotted timeout",
+            401: "Unauthorized",
+            404: "the server could not find the requested resource",
+        }.get(code, f"the simulator answered {code} as told")
+        headers = {"Retry-After": "1"} if code == 429 else {}
+        details: Json | None = {"retryAfterSeconds": 1} if code == 429 else None
+        return ApiError(code, reason, message, details=details, headers=headers)
+
+    def _forbidden(self, route: Route, request: web.Request) -> ApiError:
+        rt = route.rtype
+        resource = rt.plural if rt is not None else route.key.split("/")[-1]
+        group = rt.group if rt is not None else route.group
+        verb = _VERB.get(request.method, request.method.lower())
+        if request.method == "GET" and not route.name:
+            verb = "list"
+        what = resource + (f"/{route.subresource}" if route.subresource else "")
+        scope = f'in the namespace "{route.namespace}"' if route.namespace else "at the cluster scope"
+        subject = f'{resource} "{route.name}"' if route.name else resource
+        message = (
+            f'{subject} is forbidden: User "{self.user}" cannot {verb} resource "{what}" '
+            f'in API group "{group}" {scope}'
+        )
+        details: Json = {"kind": resource}
+        if route.name:
+            details = {"name": route.name, **({"group": group} if group else {}), "kind": resource}
+        elif group:
+            details = {"group": group, "kind": resource}
+        return ApiError(403, "Forbidden", message, details=details)
+
+    async def _truncated(
+        self, key: str, request: web.Request, full: web.Response, mode: str
+    ) -> web.StreamResponse:
+        body = full.body
+        assert isinstance(body, bytes | bytearray)
+        half = bytes(body[: len(body) // 2])
+        response = web.StreamResponse(status=full.status, headers={"Content-Type": full.content_type})
+        if mode == "eof":
+            # no Content-Length and no chunking: the body ends when the socket closes
+            response._length_check = False
+            response.force_close()
+        else:
+            response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(half)
+        if mode == "eof":
+            await response.write_eof()
+        else:
+            transport = request.transport
+            if transport is not None:
+                transport.close()
+        stats = self._requests.setdefault(key, RouteStats())
+        stats.count += 1
+        stats.bytes += len(half)
+        return response
+
+    # --- control endpoints -----------------------------------------------------------------
+
+    async def _control(self, request: web.Request) -> web.StreamResponse:
+        path, method = request.path, request.method
+        if path == "/_sim/requests" and method == "GET":
+            data = {k: {"count": v.count, "bytes": v.bytes} for k, v in sorted(self._requests.items())}
+            return _json_response(encode(data))
+        if path == "/_sim/reset-log" and method == "POST":
+            self.reset_requests()
+            return _json_response(b'{"ok":true}')
+        if path == "/_sim/faults" and method == "GET":
+            return _json_response(encode(self.faults))
+        if path == "/_sim/faults" and method == "POST":
+            try:
+                raw = await request.json()
+                if not isinstance(raw, list):
+                    raise ValueError("POST a JSON list of faults")
+                self.set_faults(raw)
+            except ValueError as exc:
+                return _status_response(bad_request(str(exc)))
+            return _json_response(encode(self.faults))
+        if path == "/_sim/compact" and method == "POST":
+            self.store.compact()
+            return _json_response(encode({"compactedResourceVersion": str(self.store.compacted_rv)}))
+        if path == "/_sim/info" and method == "GET":
+            return _json_response(
+                encode(
+                    {
+                        "scenario": self.scenario.name,
+                        "cluster": self.cluster_name,
+                        "nodes": self.nodes,
+                        "calicoNamespace": self.scenario.calico_namespace,
+                        "now": rfc3339(self.now),
+                    }
+                )
+            )
+        return _status_response(
+            ApiError(404, "NotFound", "the server could not find the requested resource", details={})
+        )
+
+    # --- API dispatch ----------------------------------------------------------------------
+
+    async def _dispatch(self, route: Route, request: web.Request) -> web.StreamResponse:
+        if route.kind == "discovery":
+            if request.method != "GET":
+                raise ApiError(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                )
+            return _json_response(self._discovery(route))
+        if route.kind != "resource" or route.rtype is None:
+            if request.path.startswith(("/api/", "/apis/")):
+                raise resource_not_served()
+            return web.Response(status=404, text="404 page not found\n")
+        rt = route.rtype
+        if not self.store.served(rt):
+            raise resource_not_served()
+        if route.namespace is not None and not rt.namespaced:
+            raise resource_not_served()
+        if rt.namespaced and route.namespace is None and route.name:
+            raise resource_not_served()
+        if route.subresource and route.subresource not in rt.subresources:
+            raise resource_not_served()
+        method = request.method
+        query = request.query
+        if query.get("watch") in ("true", "1"):
+            raise ApiError(405, "MethodNotAllowed", "the simulator does not serve watches")
+        ns = route.namespace or ""
+        if not route.name:
+            if method == "GET":
+                return self._list(route, request)
+            if method == "POST":
+                body = await self._body(request)
+                obj = self.store.create(rt, ns, body, dry_run="dryRun" in query)
+                return _json_response(obj.full_bytes(), 201)
+            raise ApiError(
+                405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+            )
+        if route.subresource == "log":
+            if method != "GET":
+                raise ApiError(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                )
+            return self._log(route, request)
+        if route.subresource == "eviction":
+            if method != "POST":
+                raise ApiError(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                )
+            self.store.delete(rt, ns, route.name)
+            return _json_response(
+                encode(
+                    {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+                ),
+                201,
+            )
+        if route.subresource and route.subresource != "status":
+            raise ApiError(
+                405, "MethodNotAllowed", f"the simulator does not serve {rt.plural}/{route.subresource}"
+            )
+        if method == "GET":
+            obj = self.store.get(rt, ns, route.name)
+            if _negotiate(request.headers.get("Accept", ""), is_list=False) == "meta":
+                return _json_response(encode(_partial(obj.doc())))
+            return _json_response(obj.full_bytes())
+        if method == "PATCH":
+            body = await self._body(request)
+            obj = self.store.patch(rt, ns, route.name, body, request.headers.get("Content-Type", ""))
+            return _json_response(obj.full_bytes())
+        if method == "PUT":
+            body = await self._body(request)
+            obj = self.store.replace(rt, ns, route.name, body)
+            return _json_response(obj.full_bytes())
+        if method == "DELETE":
+            obj = self.store.delete(rt, ns, route.name)
+            doc = obj.doc()
+            doc = {
+                "kind": rt.kind,
+                "apiVersion": rt.api_version,
+                **{k: v for k, v in doc.items() if k not in ("kind", "apiVersion")},
+            }
+            if rt is PODS:
+                doc["metadata"]["deletionTimestamp"] = rfc3339(self._clock())
+                grace = (doc.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+                doc["metadata"]["deletionGracePeriodSeconds"] = grace
+            return _json_response(encode(doc))
+        raise ApiError(
+            405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+        )
+
+    @staticmethod
+    async def _body(request: web.Request) -> Any:
+        raw = await request.read()
+        if not raw:
+            raise bad_request("the body of the request was empty")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            try:
+                return yaml.safe_load(raw)
+            except yaml.YAMLError:
+                raise bad_request("the body of the request was in an unknown format") from None
+
+    def _list(self, route: Route, request: web.Request) -> web.Response:
+        assert route.rtype is not None
+        rt = route.rtype
+        query = request.query
+        mode = _negotiate(request.headers.get("Accept", ""), is_list=True)
+        try:
+            limit = int(query.get("limit", "0") or 0)
+        except ValueError:
+            raise bad_request(f"limit: invalid value {query.get('limit')!r}") from None
+        result = self.store.list(
+            rt,
+            route.namespace,
+            label_selector=query.get("labelSelector", ""),
+            field_selector=query.get("fieldSelector", ""),
+            limit=limit,
+            continue_=query.get("continue", ""),
+        )
+        meta = b'{"resourceVersion":"%s"' % result.resource_version.encode()
+        if result.continue_token:
+            meta += b',"continue":"%s"' % result.continue_token.encode()
+        if result.remaining is not None:
+            meta += b',"remainingItemCount":%d' % result.remaining
+        meta += b"}"
+        if mode == "meta":
+            head = b'{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":'
+            items = [encode(_partial(obj.doc())) for obj in result.items]
+        else:
+            head = b'{"kind":"%s","apiVersion":"%s","metadata":' % (
+                rt.list_kind.encode(),
+                rt.api_version.encode(),
+            )
+            items = [obj.item for obj in result.items]
+        return _json_response(b"".join((head, meta, b',"items":[', b",".join(items), b"]}")))
+
+    def _log(self, route: Route, request: web.Request) -> web.Response:
+        query = request.query
+        ns = route.namespace or ""
+
+        def int_param(name: str) -> int | None:
+            value = query.get(name)
+            if value is None or value == "":
+                return None
+            try:
+                return int(value)
+            except ValueError:
+                raise bad_request(f"{name}: invalid value {value!r}") from None
+
+        previous = query.get("previous", "false").lower() in ("true", "1")
+        container = query.get("container", "")
+        tail = int_param("tailLines")
+        limit_bytes = int_param("limitBytes")
+        pod = self.store.get(PODS, ns, route.name)
+        text = self.store.read_log(
+            ns, route.name, container=container, previous=previous, tail_lines=tail, limit_bytes=limit_bytes
+        )
+        node = (pod.doc().get("spec") or {}).get("nodeName", "")
+        if node and self._kubelet_down(node):
+            chosen = container or "calico-node"
+            raise ApiError(
+                500,
+                "",
+                f'Get "https://{node}:10250/containerLogs/{ns}/{route.name}/{chosen}'
+                f'{"?tailLines=" + str(tail) if tail is not None else ""}": dial tcp {node}:10250: '
+                "i/o timeout",
+            )
+        return web.Response(
+            body=text.encode(),
+            content_type="text/plain",
+            charset="utf-8",
+            headers={"Cache-Control": "no-cache, private", "Audit-Id": str(uuid.uuid4())},
+        )
+
+    def _kubelet_down(self, node_name: str) -> bool:
+        node = self.store.find(NODES, "", node_name)
+        if node is None:
+            return False
+        for cond in (node.doc().get("status") or {}).get("conditions") or []:
+            if cond.get("type") == "Ready":
+                return bool(cond.get("status") == "Unknown")
+        return False
+
+    # --- discovery -------------------------------------------------------------------------
+
+    def _discovery(self, route: Route) -> bytes:
+        store = self.store
+        parts = route.parts
+        facts = self.builder.facts
+        if parts == ("version",):
+            return encode(
+                {
+                    "major": "1",
+                    "minor": str(facts.minor),
+                    "gitVersion": facts.kubelet,
+                    "gitCommit": "6c4a1b3f0d8e2a9c7b5d4e3f2a1b0c9d8e7f6a5b",
+                    "gitTreeState": "clean",
+                    "buildDate": "2024-10-23T10:03:15Z",
+                    "goVersion": "go1.22.8",
+                    "compiler": "gc",
+                    "platform": "linux/amd64",
+                }
+            )
+        if parts == ("api",):
+            return encode(
+                {
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [
+                        {"clientCIDR": "0.0.0.0/0", "serverAddress": f"{self.host}:{self.port}"}
+                    ],
+                }
+            )
+        if parts == ("apis",):
+            groups = [self._group_doc(g) for g in store.served_groups() if g]
+            return encode({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+        group = route.group
+        if group and group not in store.served_groups():
+            raise resource_not_served()
+        if parts[0] == "apis" and len(parts) == 2:
+            return encode({"kind": "APIGroup", "apiVersion": "v1", **self._group_doc(group)})
+        if route.version != "v1":
+            raise resource_not_served()
+        resources: list[Json] = []
+        for rt in RESOURCE_TYPES:
+            if rt.group != group:
+                continue
+            entry: Json = {
+                "name": rt.plural,
+                "singularName": rt.singular,
+                "namespaced": rt.namespaced,
+                "kind": rt.kind,
+                "verbs": list(rt.verbs),
+            }
+            if rt.short_names:
+                entry["shortNames"] = list(rt.short_names)
+            entry["storageVersionHash"] = uuid.uuid5(uuid.NAMESPACE_URL, rt.key).hex[:12]
+            resources.append(entry)
+            for sub in rt.subresources:
+                verbs = {
+                    "log": ["get"],
+                    "status": ["get", "patch", "update"],
+                    "eviction": ["create"],
+                    "scale": ["get", "patch", "update"],
+                    "binding": ["create"],
+                    "exec": ["create", "get"],
+                    "proxy": ["create", "delete", "get", "patch", "update"],
+                    "finalize": ["update"],
+                    "ephemeralcontainers": ["get", "patch", "update"],
+                }.get(sub, ["get"])
+                sub_entry: Json = {
+                    "name": f"{rt.plural}/{sub}",
+                    "singularName": "",
+                    "namespaced": rt.namespaced,
+                    "kind": {
+                        "log": "Pod",
+                        "eviction": "Eviction",
+                        "scale": "Scale",
+                        "binding": "Binding",
+                        "exec": "PodExecOptions",
+                        "proxy": "NodeProxyOptions" if rt.kind == "Node" else "PodProxyOptions",
+                    }.get(sub, rt.kind),
+                    "verbs": verbs,
+                }
+                if sub == "eviction":
+                    sub_entry.update({"group": "policy", "version": "v1"})
+                if sub == "scale":
+                    sub_entry.update({"group": "autoscaling", "version": "v1"})
+                resources.append(sub_entry)
+        body: Json = {
+            "kind": "APIResourceList",
+            "groupVersion": f"{group}/v1" if group else "v1",
+            "resources": resources,
+        }
+        if group:
+            body = {
+                "kind": "APIResourceList",
+                "apiVersion": "v1",
+                "groupVersion": f"{group}/v1",
+                "resources": resources,
+            }
+        return encode(body)
+
+    @staticmethod
+    def _group_doc(group: str) -> Json:
+        version = {"groupVersion": f"{group}/v1", "version": "v1"}
+        return {"name": group, "versions": [version], "preferredVersion": version}
+
+    # --- controllers -----------------------------------------------------------------------
+
+    def _on_change(self, event: str, obj: StoredObject) -> None:
+        if obj.rtype is PODS:
+            doc = obj.doc()
+            self.builder.pod_event(event, doc)
+            if event == "DELETED" and self._is_ds_pod(doc):
+                self._schedule_recreate(str((doc.get("spec") or {}).get("nodeName", "")))
+            self.builder.refresh_derived()
+        elif obj.rtype is NODES and event == "MODIFIED":
+            self._sync_unschedulable_taint(obj)
+        elif obj.rtype is DAEMONSETS and event == "DELETED":
+            self.builder.pinned.add((DAEMONSETS.key, obj.namespace, obj.name))
+
+    def _is_ds_pod(self, doc: Json) -> bool:
+        meta = doc.get("metadata") or {}
+        owners = meta.get("ownerReferences") or []
+        return (
+            meta.get("namespace") == self.scenario.calico_namespace
+            and (meta.get("labels") or {}).get("k8s-app") == "calico-node"
+            and any(o.get("kind") == "DaemonSet" and o.get("name") == "calico-node" for o in owners)
+        )
+
+    def _schedule_recreate(self, node: str) -> None:
+        if self.pod_recreate_delay_s is None or not node:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._timers = [t for t in self._timers if not t.cancelled()]
+        self._timers.append(loop.call_later(self.pod_recreate_delay_s, self._recreate, node))
+
+    def _recreate(self, node: str) -> None:
+        """The DaemonSet controller: a new calico-node pod for `node` (if its DaemonSet still exists)."""
+        ns = self.scenario.calico_namespace
+        if self.store.find(DAEMONSETS, ns, "calico-node") is None or self.store.find(NODES, "", node) is None:
+            return
+        doc = self.builder.fresh_calico_pod(node)
+        if doc is None:
+            return
+        worker = self.builder.by_node[node]
+        if self._kubelet_down(node):
+            doc["status"] = {
+                "phase": "Pending",
+                "qosClass": doc["status"].get("qosClass", "BestEffort"),
+                "conditions": [
+                    {
+                        "type": "PodScheduled",
+                        "status": "True",
+                        "lastProbeTime": None,
+                        "lastTransitionTime": rfc3339(self._clock()),
+                    }
+                ],
+            }
+        elif worker.broken is None or worker.broken.after_pod_delete == "healthy":
+            self._heal_node(node)
+        self.store.put(doc, rtype=PODS)
+        self.builder.pod_event("ADDED", doc)
+        self.builder.refresh_derived()
+
+    def _heal_node(self, node: str) -> None:
+        """Calico starts on the worker: NetworkUnavailable False/CalicoIsUp, kubelet network ready again."""
+        obj = self.store.find(NODES, "", node)
+        if obj is None:
+            return
+        doc = obj.doc()
+        stamp = rfc3339(self._clock())
+        changed = False
+        for cond in (doc.get("status") or {}).get("conditions") or []:
+            if cond.get("type") == "NetworkUnavailable" and cond.get("status") != "False":
+                cond.update(
+                    status="False",
+                    reason="CalicoIsUp",
+                    message="Calico is running on this node",
+                    lastHeartbeatTime=stamp,
+                    lastTransitionTime=stamp,
+                )
+                changed = True
+            if (
+                cond.get("type") == "Ready"
+                and cond.get("status") == "False"
+                and "NetworkReady=false" in str(cond.get("message", ""))
+            ):
+                cond.update(
+                    status="True",
+                    reason="KubeletReady",
+                    message="kubelet is posting ready status",
+                    lastHeartbeatTime=stamp,
+                    lastTransitionTime=stamp,
+                )
+                changed = True
+        taints = (doc.get("spec") or {}).get("taints")
+        if taints:
+            kept = [
+                t
+                for t in taints
+                if t.get("key")
+                not in ("node.kubernetes.io/not-ready", "node.kubernetes.io/network-unavailable")
+            ]
+            if kept != taints:
+                doc["spec"]["taints"] = kept
+                changed = True
+        if changed:
+            self.store.put(doc, rtype=NODES)
+
+    def _sync_unschedulable_taint(self, obj: StoredObject) -> None:
+        doc = obj.doc()
+        spec = doc.setdefault("spec", {})
+        taints: list[Json] = list(spec.get("taints") or [])
+        has = any(t.get("key") == UNSCHEDULABLE_TAINT for t in taints)
+        if spec.get("unschedulable") and not has:
+            taints.append(
+                {"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule", "timeAdded": rfc3339(self._clock())}
+            )
+        elif not spec.get("unschedulable") and has:
+            taints = [t for t in taints if t.get("key") != UNSCHEDULABLE_TAINT]
+        else:
+            return
+        if taints:
+            spec["taints"] = taints
+        else:
+            spec.pop("taints", None)
+        self.store.put(doc, rtype=NODES)
+
+
+# --- cluster-info dump ----------------------------------------------------------------------
+
+_DUMP_KINDS = (
+    ("events", "events", ""),
+    ("replication-controllers", "replicationcontrollers", ""),
+    ("services", "services", ""),
+    ("daemonsets", "daemonsets", "apps"),
+    ("deployments", "deployments", "apps"),
+    ("replicasets", "replicasets", "apps"),
+    ("pods", "pods", ""),
+)
+
+
+def _list_doc(store: Store, rt: ResourceType, namespace: str | None, items: list[Json] | None = None) -> Json:
+    if items is None:
+        items = [obj.doc() for obj in store.objects(rt, namespace)]
+    return {
+        "kind": rt.list_kind,
+        "apiVersion": rt.api_version,
+        "metadata": {"resourceVersion": str(store.resource_version)},
+        "items": items,
+    }
+
+
+def _write_file(path: Path, text: str) -> None:
+    """As kubectl does: 0700 directories, 0600 files."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+
+
+def _write_json(path: Path, doc: Json) -> None:
+    _write_file(path, json.dumps(doc, indent=4, ensure_ascii=False) + "\n")
+
+
+def write_dump(
+    store: Store, directory: Path, *, namespaces: Sequence[str] = DUMP_NAMESPACES, extras: bool = False
+) -> Path:
+    """The `kubectl cluster-info dump --output-directory` layout (JSON, 4-space indent, one List per file)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _write_json(directory / "nodes.json", _list_doc(store, NODES, None))
+    for ns in namespaces:
+        for filename, plural, group in _DUMP_KINDS:
+            rt = find_type(group, plural)
+            assert rt is not None
+            _write_json(directory / ns / f"{filename}.json", _list_doc(store, rt, ns))
+        for pod in store.objects(PODS, ns):
+            doc = pod.doc()
+            spec = doc.get("spec") or {}
+            chunks: list[str] = []
+            for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+                cname = container["name"]
+                chunks.append(f"==== START logs for container {cname} of pod {ns}/{pod.name} ====\n")
+                try:
+                    text = store.read_log(ns, pod.name, container=cname)
+                    node = spec.get("nodeName", "")
+                    if node and _node_unknown(store, node):
+                        text = (
+                            f'Request log error: Get "https://{node}:10250/containerLogs/{ns}/{pod.name}/{cname}": '
+                            f"dial tcp {node}:10250: i/o timeout\n"
+                        )
+                except ApiError as err:
+                    text = f"Request log error: {err.message}\n"
+                chunks.append(text)
+                chunks.append(f"==== END logs for container {cname} of pod {ns}/{pod.name} ====\n")
+            _write_file(directory / ns / pod.name / "logs.txt", "".join(chunks))
+    if extras:
+        _write_extras(store, directory / "extras", namespaces)
+    return directory
+
+
+def _node_unknown(store: Store, name: str) -> bool:
+    obj = store.find(NODES, "", name)
+    if obj is None:
+        return False
+    for cond in (obj.doc().get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return bool(cond.get("status") == "Unknown")
+    return False
+
+
+def _write_extras(store: Store, directory: Path, namespaces: Sequence[str]) -> None:
+    calico_ns = ("calico-system", "kube-system")
+    for plural, group, scope in (
+        ("validatingwebhookconfigurations", "admissionregistration.k8s.io", None),
+        ("mutatingwebhookconfigurations", "admissionregistration.k8s.io", None),
+        ("bgpconfigurations", "crd.projectcalico.org", None),
+        ("ippools", "crd.projectcalico.org", None),
+        ("felixconfigurations", "crd.projectcalico.org", None),
+        ("nodes", "crd.projectcalico.org", None),
+        ("installations", "operator.tigera.io", None),
+        ("tigerastatuses", "operator.tigera.io", None),
+        ("leases", "coordination.k8s.io", "kube-node-lease"),
+        ("namespaces", "", None),
+    ):
+        rt = find_type(group, plural)
+        assert rt is not None
+        if not store.served(rt):
+            continue
+        _write_json(directory / f"{plural}.json", _list_doc(store, rt, scope))
+    for plural, group in (
+        ("roles", "rbac.authorization.k8s.io"),
+        ("rolebindings", "rbac.authorization.k8s.io"),
+    ):
+        rt = find_type(group, plural)
+        assert rt is not None
+        items = [obj.doc() for ns in calico_ns for obj in store.objects(rt, ns)]
+        _write_json(directory / f"{plural}.json", _list_doc(store, rt, None, items))
+    secrets_rt = find_type("", "secrets")
+    assert secrets_rt is not None
+    meta_only = [
+        {
+            "metadata": {
+                k: v
+                for k, v in obj.doc()["metadata"].items()
+                if k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            }
+        }
+        for ns in calico_ns
+        for obj in store.objects(secrets_rt, ns)
+    ]
+    _write_json(directory / "secrets.json", _list_doc(store, secrets_rt, None, meta_only))
+    groups = [
+        {"name": g, "versions": [{"groupVersion": f"{g}/v1", "version": "v1"}]}
+        for g in store.served_groups()
+        if g
+    ]
+    _write_json(directory / "apis.json", {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
