@@ -145,8 +145,12 @@ class SnapshotBuilder:
         if isinstance(doc, bytes | bytearray):
             try:
                 probe = _decoder(_KindProbe).decode(doc)
+            except msgspec.ValidationError:  # valid JSON, but an array, a scalar or a non-string kind
+                raise ValueError(f"{where}: not a Kubernetes object or List") from None
             except msgspec.DecodeError as exc:
                 raise ValueError(f"{where}: not valid JSON ({exc})") from None
+            if probe.items is None and not probe.kind:  # same rule as for a dict below
+                raise ValueError(f"{where}: not a Kubernetes object or List")
             if probe.items is not None:
                 item_kind = probe.kind.removesuffix("List") if probe.kind.endswith("List") else ""
                 return sum(
@@ -171,7 +175,10 @@ class SnapshotBuilder:
         return self._add_one(str(doc.get("kind", "")), str(doc.get("apiVersion", "")), doc, where)
 
     def _add_raw_item(self, raw: msgspec.Raw, list_item_kind: str, list_api: str, where: str) -> int:
-        probe = _decoder(_KindProbe).decode(raw)
+        try:
+            probe = _decoder(_KindProbe).decode(raw)
+        except msgspec.ValidationError:  # an item that is not an object: skipped, as for a dict
+            return 0
         return self._add_one(probe.kind or list_item_kind, probe.api_version or list_api, bytes(raw), where)
 
     def _add_one(self, kind: str, api_version: str, body: bytes | dict[str, Any], where: str) -> int:
