@@ -287,6 +287,7 @@ class ClusterBuilder:
         self.total = max(total, len(scenario.broken_workers))
         base_seed = seed if seed is not None else int(_sha(f"{scenario.name}/{cluster}")[:8], 16)
         self.rng = random.Random(base_seed)  # noqa: S311 - reproducible fake data, not security
+        self._used_suffixes: set[str] = set()
         self.workers: list[Worker] = []
         self.by_node: dict[str, Worker] = {}
         self.pinned: set[tuple[str, str, str]] = set()
@@ -307,7 +308,12 @@ class ClusterBuilder:
         return value
 
     def suffix(self, n: int = 5) -> str:
-        return "".join(self.rng.choice(K8S_SUFFIX_ALPHABET) for _ in range(n))
+        """A generateName-style suffix, never repeated (the apiserver retries on a collision too)."""
+        while True:
+            value = "".join(self.rng.choice(K8S_SUFFIX_ALPHABET) for _ in range(n))
+            if value not in self._used_suffixes:
+                self._used_suffixes.add(value)
+                return value
 
     def hex(self, n: int) -> str:
         return f"{self.rng.getrandbits(n * 4):0{n}x}"
@@ -431,6 +437,7 @@ class ClusterBuilder:
             "lease_uid": self.uid(),
             "lease_rv": str(self.store.next_rv()),
             "renew": renew.strftime("%Y-%m-%dT%H:%M:%S.") + f"{renew.microsecond:06d}Z",
+            "renew_s": renew.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "cnode_uid": self.uid(),
             "cnode_rv": str(self.store.next_rv()),
         }
@@ -1341,7 +1348,7 @@ class ClusterBuilder:
                 "managedFields": [
                     managed(
                         "kubelet",
-                        v["renew"][:19] + "Z",
+                        v["renew_s"],
                         fields_v1(
                             {
                                 "metadata": {"ownerReferences": [{"uid": v["node_uid"]}]},
