@@ -7,7 +7,9 @@ For each size a simulator (`calico-bot sim`, its own process) serves a healthy c
 given latency on every request. Three measurements, each in a fresh process so peak RSS is its own:
 
 - calico   — calico-bot's collector (the read plan, raw bytes, typed msgspec decoding) + diagnose();
-- floor    — the same requests with the same concurrency, the bodies only parsed as generic JSON;
+- floor    — the same requests with the same concurrency, the bodies only parsed as generic JSON
+             (msgspec, the fastest generic parser here) into dicts;
+- download — the same requests, bodies not parsed at all (the network + HTTP client lower bound);
 - baseline — the same lists through the `kubernetes` client's generated models (list_node(), …).
 
 It prints wall time, API requests, bytes, peak RSS, and the ratios calico/floor and baseline/calico.
@@ -32,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-MODES = ("calico", "floor", "baseline")
+MODES = ("calico", "floor", "download", "baseline")
 
 
 # --- the measured work, one mode per process --------------------------------------------------
@@ -54,11 +56,17 @@ async def _run_calico(kubeconfig: str, cluster: str) -> dict[str, Any]:
     diagnosis = diagnose(snapshot, now=snapshot.collected_at)
     wall = time.perf_counter() - start
     transport.close()
-    return {"wall": wall, "verdict": diagnosis.verdict, "nodes": len(snapshot.nodes), "errors": len(snapshot.errors)}
+    return {
+        "wall": wall,
+        "verdict": diagnosis.verdict,
+        "nodes": len(snapshot.nodes),
+        "errors": len(snapshot.errors),
+    }
 
 
-async def _run_floor(kubeconfig: str, cluster: str) -> dict[str, Any]:
-    """Same calls, same concurrency and paging, bodies parsed to plain Python objects and dropped."""
+async def _run_floor(kubeconfig: str, cluster: str, *, parse: bool = True) -> dict[str, Any]:
+    """Same calls, same concurrency and paging; bodies parsed to plain Python objects (or, with
+    parse=False, only scanned for the continue token: the pure download floor)."""
     import msgspec
 
     from bot.collect import GetCall, read_plan
@@ -78,11 +86,15 @@ async def _run_floor(kubeconfig: str, cluster: str) -> dict[str, Any]:
                 response = await transport.request("GET", call.path, params=params, accept=call.accept)
             if response.status != 200:
                 return
-            doc = await asyncio.to_thread(msgspec.json.decode, response.body)
-            kept.append(doc.get("items", doc))
             if isinstance(call, GetCall):
                 return
-            token = (doc.get("metadata") or {}).get("continue", "")
+            if parse:
+                doc = await asyncio.to_thread(msgspec.json.decode, response.body)
+                kept.append(doc.get("items", doc))
+                token = (doc.get("metadata") or {}).get("continue", "")
+            else:
+                kept.append(len(response.body))
+                token = _continue_token(response.body)
             if not token:
                 return
 
@@ -91,6 +103,16 @@ async def _run_floor(kubeconfig: str, cluster: str) -> dict[str, Any]:
     wall = time.perf_counter() - start
     transport.close()
     return {"wall": wall, "documents": len(kept)}
+
+
+def _continue_token(body: bytes) -> str:
+    """The list's continue token without parsing the body (the apiserver writes metadata first)."""
+    head = body[:2048]
+    marker = head.find(b'"continue":"')
+    if marker < 0:
+        return ""
+    start = marker + len(b'"continue":"')
+    return head[start : head.index(b'"', start)].decode()
 
 
 def _run_baseline(kubeconfig: str, cluster: str) -> dict[str, Any]:
@@ -172,6 +194,8 @@ def _measure(mode: str, kubeconfig: str, cluster: str) -> None:
         result = asyncio.run(_run_calico(kubeconfig, cluster))
     elif mode == "floor":
         result = asyncio.run(_run_floor(kubeconfig, cluster))
+    elif mode == "download":
+        result = asyncio.run(_run_floor(kubeconfig, cluster, parse=False))
     else:
         result = _run_baseline(kubeconfig, cluster)
     result["peak_rss_mb"] = _peak_rss_mb()
@@ -193,8 +217,20 @@ def _start_sim(nodes: int, latency_ms: int, workdir: Path) -> tuple[subprocess.P
     cluster = f"bench-{nodes}"
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "bot", "sim", "--scenario", "healthy", "--nodes", str(nodes),
-            "--latency-ms", str(latency_ms), "--cluster", cluster, "--kubeconfig-out", str(kubeconfig),
+            sys.executable,
+            "-m",
+            "bot",
+            "sim",
+            "--scenario",
+            "healthy",
+            "--nodes",
+            str(nodes),
+            "--latency-ms",
+            str(latency_ms),
+            "--cluster",
+            cluster,
+            "--kubeconfig-out",
+            str(kubeconfig),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -229,7 +265,9 @@ def _requests(url: str, token: str) -> tuple[int, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
@@ -242,7 +280,9 @@ def main() -> int:
         return 0
 
     rows: list[dict[str, Any]] = []
-    print(f"collect + diagnose, healthy simulated cluster, {args.latency_ms} ms per request, python {sys.version.split()[0]}")
+    print(
+        f"collect + diagnose, healthy simulated cluster, {args.latency_ms} ms per request, python {sys.version.split()[0]}"
+    )
     header = f"{'workers':>8} {'mode':<9} {'wall s':>8} {'requests':>9} {'MB':>8} {'peak RSS MB':>12}"
     print(header)
     print("-" * len(header))
@@ -254,8 +294,20 @@ def main() -> int:
                 for mode in args.modes:
                     _sim_get(url, "/_sim/reset-log", token, method="POST")
                     done = subprocess.run(
-                        [sys.executable, __file__, "--measure", mode, "--kubeconfig", kubeconfig, "--cluster", f"bench-{size}"],
-                        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                        [
+                            sys.executable,
+                            __file__,
+                            "--measure",
+                            mode,
+                            "--kubeconfig",
+                            kubeconfig,
+                            "--cluster",
+                            f"bench-{size}",
+                        ],
+                        capture_output=True,
+                        text=True,
+                        cwd=ROOT,
+                        env={**os.environ, "PYTHONPATH": str(ROOT)},
                     )
                     if done.returncode != 0:
                         print(f"{size:>8} {mode:<9} FAILED: {done.stderr.strip().splitlines()[-1:]}")
@@ -271,10 +323,15 @@ def main() -> int:
                     )
                 calico, floor, base = results.get("calico"), results.get("floor"), results.get("baseline")
                 ratios = []
+                download = results.get("download")
                 if calico and floor:
                     ratios.append(f"calico/floor = {calico['wall'] / floor['wall']:.2f}× (target ≤ 1.5×)")
+                if calico and download:
+                    ratios.append(f"calico/download = {calico['wall'] / download['wall']:.2f}×")
                 if calico and base:
-                    ratios.append(f"baseline/calico = {base['wall'] / calico['wall']:.1f}× faster (target ≥ 5×)")
+                    ratios.append(
+                        f"baseline/calico = {base['wall'] / calico['wall']:.1f}× faster (target ≥ 5×)"
+                    )
                 if calico:
                     ratios.append(f"peak RSS {calico['peak_rss_mb']:.0f} MB (target < 400 MB)")
                 print(f"{'':>8} ratios: " + "; ".join(ratios))
