@@ -172,10 +172,8 @@ def scan_log(text: str, *, max_hits_per_signature: int = 2) -> list[LogHit]:
 
 def suspicious_interface(iface: str) -> bool:
     """An autodetected interface that is not a worker's real NIC (docker bridge, IPVS dummy, tunnels…)."""
-    return (
-        bool(SUSPICIOUS_INTERFACES.match(iface))
-        or (not IKS_INTERFACES.match(iface)
-        and iface.startswith(("br", "docker")))
+    return bool(SUSPICIOUS_INTERFACES.match(iface)) or (
+        not IKS_INTERFACES.match(iface) and iface.startswith(("br", "docker"))
     )
 
 

@@ -30,7 +30,9 @@ async def test_every_list_validates_in_the_official_models(tmp_path: Path) -> No
             lambda: kubernetes.client.CoordinationV1Api(client).list_namespaced_lease("kube-node-lease"),
             lambda: kubernetes.client.AppsV1Api(client).list_namespaced_daemon_set("calico-system"),
             lambda: kubernetes.client.AppsV1Api(client).list_deployment_for_all_namespaces(),
-            lambda: kubernetes.client.AdmissionregistrationV1Api(client).list_validating_webhook_configuration(),
+            lambda: kubernetes.client.AdmissionregistrationV1Api(
+                client
+            ).list_validating_webhook_configuration(),
         ]
         for call in calls:
             result = await asyncio.to_thread(call)
@@ -41,6 +43,8 @@ async def test_names_are_unique_at_5000_workers() -> None:
     async with SimCluster(load_scenario("healthy"), nodes=5000) as sim:
         # the store is keyed by namespace/name, so a collision would silently drop a worker's pod
         pods = [o.doc() for o in sim.store.iter_all() if o.rtype.plural == "pods"]
-        calico = Counter(p["spec"]["nodeName"] for p in pods if p["metadata"]["labels"].get("k8s-app") == "calico-node")
+        calico = Counter(
+            p["spec"]["nodeName"] for p in pods if p["metadata"]["labels"].get("k8s-app") == "calico-node"
+        )
         assert len(calico) == 5000
         assert set(calico.values()) == {1}
