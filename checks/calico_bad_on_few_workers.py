@@ -64,15 +64,18 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
         if trouble.pod is not None:
             objects.append(ObjRef(kind="Pod", name=trouble.pod.name, namespace=trouble.pod.namespace))
         pod_name = trouble.pod.name if trouble.pod is not None else "calico-node"
+        meanings = list(dict.fromkeys(hit.meaning for hit in trouble.log_hits))
+        said = " The logs say: " + "; ".join(meanings) + "." if meanings else ""
         findings.append(
             Finding(
                 check=CHECK_ID,
                 situation=SituationId.CALICO_BAD_ON_FEW_WORKERS,
                 severity=Severity.CRITICAL,
                 title=f"{pod_name} on worker {where}: {', '.join(trouble.reasons)}",
-                detail="Something is wrong with this worker. Cordon it, gather the data, then delete the "
-                "calico-node pod; if that does not help, reboot, then reload (replace on VPC). "
-                + IF_IT_PERSISTS,
+                detail="Something is wrong with this worker."
+                + said
+                + " Cordon it, gather the data, then delete the calico-node pod; if that does not help, "
+                "reboot, then reload (replace on VPC). " + IF_IT_PERSISTS,
                 evidence=tuple(evidence),
                 objects=tuple(objects),
                 runbook_section=RunbookSection.FEW_WORKERS.value,
