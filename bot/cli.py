@@ -17,6 +17,7 @@ import asyncio
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,7 +213,13 @@ def _progress(cluster: str, enabled: bool) -> Progress:
     progress = Progress(total=0)
     if enabled:
 
+        last = [0.0]
+
         def show(p: Progress) -> None:
+            now = time.monotonic()
+            if now - last[0] < 0.1 and p.phase != "done":
+                return  # at most ten redraws a second
+            last[0] = now
             megabytes = p.bytes / 1_000_000
             failed = f", {p.failed} failed" if p.failed else ""
             sys.stderr.write(
