@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from checks import calico_down_on_worker, calico_pods
+from checks import bgp_password_migration, calico_down_on_worker, calico_pods
 from checks.common import node_label, worker_ladder
 from checks.model import Action, Finding, ObjRef, RunbookSection, Severity, SituationId
 from checks.snapshot import Snapshot
@@ -35,6 +35,8 @@ def stale_peers(snapshot: Snapshot, peers: Sequence[str]) -> list[str]:
 
 def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
     troubles, judged = calico_pods.analyse(snapshot, now=now)
+    claimed = bgp_password_migration.claimed_workers(snapshot, now=now)
+    troubles = [t for t in troubles if t.node not in claimed]
     affected = {t.node for t in troubles}
     if calico_pods.is_most(len(affected), judged):
         return []  # calico-crashloop-most-workers reports these

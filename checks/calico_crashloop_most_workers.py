@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from checks import calico_pods
+from checks import bgp_password_migration, calico_pods
 from checks.common import age, human_age
 from checks.model import Action, ActionKind, Finding, ObjRef, RunbookSection, Severity, SituationId
 from checks.objects import IBM_LABEL, Node
@@ -106,6 +106,8 @@ def recent_changes(snapshot: Snapshot, now: datetime) -> list[str]:
 
 def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
     troubles, judged = calico_pods.analyse(snapshot, now=now)
+    claimed = bgp_password_migration.claimed_workers(snapshot, now=now)
+    troubles = [t for t in troubles if t.node not in claimed]
     affected_names = list(dict.fromkeys(t.node for t in troubles))
     if not calico_pods.is_most(len(affected_names), judged):
         return []

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from checks import (
+    bgp_password_migration,
     calico_absent_everywhere,
     calico_bad_on_few_workers,
     calico_crashloop_most_workers,
     calico_down_on_worker,
+    other,
+    typha_unhealthy,
     worker_not_ready_kubelet,
 )
 from checks.model import Check, SituationId
@@ -36,6 +39,13 @@ CHECKS: tuple[Check, ...] = (
         propose=calico_absent_everywhere.propose,
     ),
     Check(
+        id=bgp_password_migration.CHECK_ID,
+        situation=SituationId.BGP_PASSWORD_MIGRATION,
+        needs=_NODES_AND_PODS,
+        run=bgp_password_migration.check,
+        propose=bgp_password_migration.propose,
+    ),
+    Check(
         id=calico_crashloop_most_workers.CHECK_ID,
         situation=SituationId.CALICO_CRASHLOOP_MOST_WORKERS,
         needs=_NODES_AND_PODS,
@@ -48,5 +58,18 @@ CHECKS: tuple[Check, ...] = (
         needs=_NODES_AND_PODS,
         run=calico_bad_on_few_workers.check,
         propose=calico_bad_on_few_workers.propose,
+    ),
+    Check(
+        id=typha_unhealthy.CHECK_ID,
+        situation=SituationId.TYPHA_UNHEALTHY,
+        needs=_NODES_AND_PODS | {Read.DEPLOYMENTS},
+        run=typha_unhealthy.check,
+        propose=typha_unhealthy.propose,
+    ),
+    Check(
+        id=other.CHECK_ID,
+        situation=SituationId.OTHER,
+        needs=frozenset({Read.NODES}),
+        run=other.check,
     ),
 )

@@ -238,7 +238,10 @@ def test_log_signatures_become_evidence() -> None:
     )
     diagnosis = diagnose(cluster({"10.0.0.3": bad}, logs=(log,)), now=NOW)
     assert any("already using the IPv4 address 10.0.0.3" in e for e in diagnosis.findings[0].evidence)
-    assert "The logs say: another (stale) Calico Node object holds this worker's IP" in diagnosis.findings[0].detail
+    assert (
+        "The logs say: another (stale) Calico Node object holds this worker's IP"
+        in diagnosis.findings[0].detail
+    )
 
 
 def test_no_pod_on_one_worker_while_others_have_one() -> None:
