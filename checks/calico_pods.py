@@ -62,6 +62,14 @@ class PodTrouble:
 
 def analyse(snapshot: Snapshot, *, now: datetime) -> tuple[list[PodTrouble], int]:
     """(troubles, workers judged). Workers with a silent kubelet are not judged."""
+    key = ("calico_pods.analyse", now)
+    if key not in snapshot.memo:
+        snapshot.memo[key] = _analyse(snapshot, now)
+    troubles, judged = snapshot.memo[key]
+    return list(troubles), judged
+
+
+def _analyse(snapshot: Snapshot, now: datetime) -> tuple[tuple[PodTrouble, ...], int]:
     silent = {n.name for n in unreachable_nodes(snapshot)}
     judged = [n for n in snapshot.nodes if n.name not in silent]
     pods_by_node: dict[str, list[Pod]] = {}
@@ -86,7 +94,7 @@ def analyse(snapshot: Snapshot, *, now: datetime) -> tuple[list[PodTrouble], int
             trouble = _pod_trouble(snapshot, pod, now)
             if trouble is not None:
                 troubles.append(trouble)
-    return troubles, len(judged)
+    return tuple(troubles), len(judged)
 
 
 def is_most(bad_workers: int, judged_workers: int) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -149,6 +149,11 @@ class Snapshot:
             if dep.metadata.namespace == namespace and dep.metadata.name == name:
                 return dep
         return None
+
+    @cached_property
+    def memo(self) -> dict[tuple[str, object], Any]:
+        """Cache for analyses several checks share (pure functions of this snapshot and `now`)."""
+        return {}
 
     @cached_property
     def _nodes_by_name(self) -> dict[str, Node]:

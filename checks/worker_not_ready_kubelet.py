@@ -27,6 +27,13 @@ WORKER_DOCS = "follow the worker troubleshooting docs (worker Critical/NotReady)
 
 def unreachable_nodes(snapshot: Snapshot) -> list[Node]:
     """Workers whose kubelet is not reporting: Ready Unknown, or tainted unreachable."""
+    key = ("unreachable_nodes", None)
+    if key not in snapshot.memo:
+        snapshot.memo[key] = tuple(_unreachable(snapshot))
+    return list(snapshot.memo[key])
+
+
+def _unreachable(snapshot: Snapshot) -> list[Node]:
     result = []
     for node in snapshot.nodes:
         ready = node.condition("Ready")
