@@ -163,7 +163,8 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
         evidence.append(f"… {len(affected) - 3} more workers with BGP not established")
     severity = Severity.CRITICAL if affected else Severity.WARNING
     title = (
-        f"BGP password secret not available to calico-node in calico-system: {len(affected)} workers have no BGP peering"
+        f"BGP password secret not available to calico-node in calico-system: {len(affected)} "
+        f"worker{'s have' if len(affected) != 1 else ' has'} no BGP peering"
         if affected
         else "BGP password secret not available to calico-node in calico-system (BGP will fail when calico-node restarts)"
     )

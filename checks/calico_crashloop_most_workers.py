@@ -16,6 +16,7 @@ from checks import bgp_password_migration, calico_pods
 from checks.common import age, human_age
 from checks.model import Action, ActionKind, Finding, ObjRef, RunbookSection, Severity, SituationId
 from checks.objects import IBM_LABEL, Node
+from checks.signals import normalise
 from checks.snapshot import Snapshot
 
 CHECK_ID = "calico-crashloop-most-workers"
@@ -104,6 +105,21 @@ def recent_changes(snapshot: Snapshot, now: datetime) -> list[str]:
     return [text for _when, text in changes]
 
 
+def _shared_log_lines(troubles: Sequence[calico_pods.PodTrouble], top: int = 3) -> list[str]:
+    """The log lines most workers share (timestamps and pids ignored), with how many workers."""
+    workers: dict[str, set[str]] = {}
+    sample: dict[str, str] = {}
+    for trouble in troubles:
+        for hit in trouble.log_hits:
+            key = normalise(hit.line)
+            workers.setdefault(key, set()).add(trouble.node)
+            sample.setdefault(key, hit.line)
+    ranked = sorted(workers.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
+    return [
+        f"log ({len(nodes)} worker{'s' if len(nodes) > 1 else ''}): {sample[key]}" for key, nodes in ranked
+    ]
+
+
 def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
     troubles, judged = calico_pods.analyse(snapshot, now=now)
     claimed = bgp_password_migration.claimed_workers(snapshot, now=now)
@@ -125,8 +141,7 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
         evidence.append("no zone, pool, subnet, version or age shared by the affected workers alone")
     changes = recent_changes(snapshot, now)
     evidence += [f"recent change: {c}" for c in changes[:6]]
-    hits = Counter(h.line for t in troubles for h in t.log_hits)
-    evidence += [f"log ({n} workers): {line}" for line, n in hits.most_common(3)]
+    evidence += _shared_log_lines(troubles)
     examples = [t for t in troubles if t.pod is not None][:3]
     for trouble in examples:
         evidence += [f"{trouble.node}: {e}" for e in trouble.evidence[:2]]

@@ -14,7 +14,7 @@ from datetime import datetime
 from checks.common import age, calico_pod_on, condition_line, human_age, node_label, worker_ladder
 from checks.model import Action, Finding, ObjRef, RunbookSection, Severity, SituationId
 from checks.objects import Node
-from checks.snapshot import Snapshot
+from checks.snapshot import Read, Snapshot
 from checks.worker_not_ready_kubelet import unreachable_nodes
 
 CHECK_ID = "calico-down-on-worker"
@@ -40,6 +40,8 @@ def network_not_ready(node: Node) -> bool:
 
 
 def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
+    if snapshot.read_ok(Read.CALICO_PODS) and not snapshot.calico_node_pods():
+        return []  # calico-node runs nowhere: calico-absent-everywhere speaks for every worker
     findings: list[Finding] = []
     skip = {n.name for n in unreachable_nodes(snapshot)}
     for node in snapshot.nodes:
@@ -87,7 +89,9 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                 check=CHECK_ID,
                 situation=SituationId.CALICO_DOWN_ON_WORKER,
                 severity=Severity.CRITICAL,
-                title=f"Worker {node_label(node)} is NotReady because Calico is not running on it",
+                title=f"Worker {node_label(node)} is NotReady because Calico is not running on it"
+                if network_not_ready(node)
+                else f"Calico is down on worker {node_label(node)} (NetworkUnavailable: CalicoIsDown)",
                 detail="The kubelet reaches the master, but the pod network on this worker is down. "
                 "Follow the runbook ladder for this worker.",
                 evidence=tuple(evidence),

@@ -143,7 +143,7 @@ def _pod_trouble(snapshot: Snapshot, pod: Pod, now: datetime) -> PodTrouble | No
             up_for = age(running.started_at, now)
             if up_for is None or up_for > STARTUP_GRACE_SECONDS:
                 reasons.append(_not_ready_label(probe))
-                evidence.append(f"{pod.ready_fraction()} Running for {human_age(up_for)}, not Ready")
+                evidence.append(_not_ready_line(pod, up_for, now))
         last = main.last_state.terminated
         if last is not None and last.reason == "OOMKilled":
             reasons.append("OOMKilled")
@@ -186,6 +186,16 @@ def _pod_trouble(snapshot: Snapshot, pod: Pod, now: datetime) -> PodTrouble | No
         evidence=tuple(dict.fromkeys(evidence)),
         probe=probe,
         log_hits=tuple(hits),
+    )
+
+
+def _not_ready_line(pod: Pod, up_for: float | None, now: datetime) -> str:
+    """`0/1 Running, not Ready for 25m (container up 3d)`: both clocks an SRE asks about."""
+    since = age(pod.not_ready_since(), now)
+    if since is None:
+        return f"{pod.ready_fraction()} Running for {human_age(up_for)}, not Ready"
+    return (
+        f"{pod.ready_fraction()} Running, not Ready for {human_age(since)} (container up {human_age(up_for)})"
     )
 
 

@@ -283,6 +283,13 @@ class Pod(_View, frozen=True):
         statuses = self.status.container_statuses
         return bool(statuses) and all(s.ready for s in statuses)
 
+    def not_ready_since(self) -> datetime | None:
+        """When the pod's Ready condition turned False (None when Ready or unknown)."""
+        for cond in self.status.conditions:
+            if cond.type == "Ready" and cond.status != "True":
+                return cond.last_transition_time
+        return None
+
     @property
     def restart_count(self) -> int:
         return sum(s.restart_count for s in self.status.container_statuses)

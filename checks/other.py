@@ -15,7 +15,7 @@ import ipaddress
 from collections import Counter
 from datetime import datetime
 
-from checks import calico_pods
+from checks import calico_pods, typha_unhealthy
 from checks.model import Finding, ObjRef, Severity, SituationId
 from checks.objects import CustomObject
 from checks.snapshot import Read, Snapshot
@@ -45,8 +45,12 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
     findings: list[Finding] = []
     if snapshot.read_ok(Read.IP_POOLS):
         findings += _ip_pools(snapshot, snapshot.custom_objects(Read.IP_POOLS.value))
-    if snapshot.calico_node_pods() and not calico_pods.analyse(snapshot, now=now)[0]:
-        # with calico-node failing somewhere, Degraded only repeats what the pod findings say
+    if (
+        snapshot.calico_node_pods()
+        and not calico_pods.analyse(snapshot, now=now)[0]
+        and not typha_unhealthy.check(snapshot, now=now)
+    ):
+        # with calico-node or typha failing, Degraded only repeats what those findings say
         findings += _tigera_degraded(snapshot)
     findings += _installation_deviations(snapshot)
     findings += _migration(snapshot)
@@ -105,6 +109,9 @@ def _tigera_degraded(snapshot: Snapshot) -> list[Finding]:
         if status.metadata.name != "calico":
             continue
         for cond in status.status.get("conditions", []) or []:
+            message = str(cond.get("message", "")) if isinstance(cond, dict) else ""
+            if "calico-node" in message or "calico-typha" in message:
+                continue  # a pod the pod checks judge themselves
             if isinstance(cond, dict) and cond.get("type") == "Degraded" and cond.get("status") == "True":
                 findings.append(
                     _finding(

@@ -99,7 +99,7 @@ LOG_SIGNATURES: tuple[Signature, ...] = (
         "datastore-unreachable",
         re.compile(
             r"Hit error connecting to datastore|Connection to the datastore is unauthorized|"
-            r"Failed to set NetworkUnavailable|dial tcp (?P<addr>[0-9.:]+): i/o timeout|"
+            r"Failed to set NetworkUnavailable|dial tcp (?P<addr>[0-9.]+:(?!5473\b)\d+): i/o timeout|"
             r"Client\.Timeout exceeded while awaiting headers"
         ),
         "calico-node cannot reach the Kubernetes API (datastore): master connectivity, webhooks, network",
@@ -151,6 +151,14 @@ class LogHit:
     meaning: str
     line: str
     groups: tuple[tuple[str, str], ...] = ()
+
+
+_LOG_PREFIX = re.compile(r"^\S+ [\d:.]+ \[\w+\]\[\d+\] ")
+
+
+def normalise(line: str) -> str:
+    """A log line without Calico's timestamp and [LEVEL][pid] prefix, to group the same line across workers."""
+    return _LOG_PREFIX.sub("", line).strip()
 
 
 def scan_log(text: str, *, max_hits_per_signature: int = 2) -> list[LogHit]:

@@ -44,7 +44,10 @@ def _typha_trouble(pod: Pod, now: datetime) -> str:
     if running is not None and not main.ready:
         up = age(running.started_at, now)
         if up is None or up > TYPHA_GRACE_SECONDS:
-            return f"0/1 Running for {human_age(up)}, not Ready"
+            since = age(pod.not_ready_since(), now)
+            if since is None:
+                return f"0/1 Running for {human_age(up)}, not Ready"
+            return f"0/1 Running, not Ready for {human_age(since)} (container up {human_age(up)})"
     return ""
 
 

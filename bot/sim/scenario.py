@@ -345,7 +345,7 @@ def _int(value: Any, where: str) -> int:
 _REL = re.compile(r"^@now(?P<sign>[+-])?(?P<span>(?:\d+[smhd])+)?$")
 _REL_INLINE = re.compile(r"\$\{(@now(?:[+-](?:\d+[smhd])+)?)\}")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_VAR = re.compile(r"\$\{([a-z_]+)\}")
+_VAR = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
 
 
 def relative_time(text: str, now: datetime) -> datetime | None:
