@@ -110,22 +110,44 @@ def _unknown(title: str, detail: str) -> list[Finding]:
     ]
 
 
+def _symptomatic(snapshot: Snapshot, now: datetime) -> bool:
+    """Does any calico-system calico-node show this situation's symptom (BGP down, password unreadable)?"""
+    troubles, _judged = calico_pods.analyse(snapshot, now=now)
+    return any(
+        t.pod is not None
+        and t.pod.namespace == "calico-system"
+        and (t.bgp_not_established_only or _confd_cannot_read(t))
+        for t in troubles
+    )
+
+
 def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
     if "calico-system" not in snapshot.calico_namespaces():
         return []  # manifest era (kube-system): the 1.29 migration has not happened
+    # What could not be read only matters when the pods show the symptom; without it (a dump
+    # with no Calico CRs of a cluster whose BGP is fine) there is nothing to judge.
+    symptom = "calico-node in calico-system reports BGP not established; "
     if not snapshot.read_ok(Read.BGP_CONFIGURATIONS):
-        return _unknown("BGP password migration not judged", snapshot.read_problem(Read.BGP_CONFIGURATIONS))
+        if not _symptomatic(snapshot, now):
+            return []
+        return _unknown(
+            "BGP password migration not judged", symptom + snapshot.read_problem(Read.BGP_CONFIGURATIONS)
+        )
     found = mesh_password_ref(snapshot)
     if found is None:
         return []  # no mesh password: nothing to migrate
     if found[1] != SECRET:
+        if not _symptomatic(snapshot, now):
+            return []
         return _unknown(
             f"BGP password secret {found[1]} not checked",
-            f"BGPConfiguration default uses secret {found[1]!r}; the bot reads only {SECRET!r}",
+            symptom + f"BGPConfiguration default uses secret {found[1]!r}; the bot reads only {SECRET!r}",
         )
     blocked = [snapshot.read_problem(r) for r in (Read.BGP_SECRETS, Read.BGP_RBAC) if not snapshot.read_ok(r)]
     if blocked:
-        return _unknown("BGP password migration not judged", "; ".join(blocked))
+        if not _symptomatic(snapshot, now):
+            return []
+        return _unknown("BGP password migration not judged", symptom + "; ".join(blocked))
     gap = migration_gap(snapshot)
     if gap is None or not gap.broken:
         return []

@@ -147,6 +147,15 @@ def test_bgp_unreadable_secrets_is_unknown() -> None:
     assert not diagnosis.healthy
 
 
+def test_unread_bgp_objects_without_the_symptom_are_not_unknown() -> None:
+    # a cluster-info dump has no Calico CRs, secrets or RBAC: with BGP working that is no gap
+    nodes = tuple(node(n) for n in WORKERS)
+    snap = snapshot(nodes=nodes, missing=("bgpconfigurations", "bgp-secrets", "bgp-rbac"), source="dump")
+    diagnosis = diagnose(snap, now=NOW)
+    assert [s.id for s in diagnosis.situations] == [SituationId.HEALTHY]
+    assert diagnosis.unknowns == ()
+
+
 def test_kube_system_era_is_never_bgp_migration() -> None:
     nodes = tuple(node(n) for n in WORKERS)
     pods = tuple(calico_pod(n, namespace="kube-system") for n in WORKERS)
