@@ -16,33 +16,18 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
-from bot import clock
-from bot.collect import CollectOptions, Progress, collect
-from bot.kube import ClusterConfigError, ClusterNotFound, KubeTransport, resolve_cluster
+from bot.checking import CheckFailed, CheckResult, ClusterAccess, run_check, run_dump, run_scenario
+from bot.collect import CollectOptions, Progress
 from bot.report import render_text
-from checks.diagnose import diagnose
-from checks.model import Diagnosis
-from checks.snapshot import Snapshot
 
 EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_CANNOT_CHECK = 0, 1, 2
-DEMO_CLUSTER = "demo"
 
 
 class UsageProblem(Exception):
     """Bad input: printed as one line, exit 2."""
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    snapshot: Snapshot
-    diagnosis: Diagnosis
-    notes: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,18 +99,19 @@ def _cmd_check(args: argparse.Namespace) -> int:
     show_progress = not args.json and sys.stderr.isatty()
     try:
         result = asyncio.run(_run_check(args, show_progress))
-    except (ClusterNotFound, ClusterConfigError) as exc:
-        raise UsageProblem(str(exc)) from None
+    except CheckFailed as failed:
+        _clear_progress(show_progress)
+        if args.json and failed.result is not None:
+            sys.stdout.buffer.write(failed.result.diagnosis.to_json() + b"\n")
+            return EXIT_CANNOT_CHECK
+        raise UsageProblem(f"{failed.what_failed} ({failed.try_next})") from None
+    _clear_progress(show_progress)
     for note in result.notes:
         print(f"calico-bot: {note}", file=sys.stderr)
     if args.json:
         sys.stdout.buffer.write(result.diagnosis.to_json() + b"\n")
         sys.stdout.flush()
     else:
-        if _nothing_read(result.snapshot):
-            reason = result.snapshot.errors[0].reason if result.snapshot.errors else "no data"
-            print(f"calico-bot: could not read cluster {result.snapshot.cluster}: {reason}", file=sys.stderr)
-            return EXIT_CANNOT_CHECK
         color = (
             args.color if args.color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
         )
@@ -133,86 +119,23 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return result.diagnosis.exit_code
 
 
-def _nothing_read(snapshot: Snapshot) -> bool:
-    return bool(snapshot.errors) and not snapshot.nodes and not snapshot.pods and not snapshot.daemonsets
-
-
 async def _run_check(args: argparse.Namespace, show_progress: bool) -> CheckResult:
     if args.from_dump:
-        return _check_dump(args.from_dump, cluster=args.cluster)
-    scenario = args.sim or (DEMO_CLUSTER if args.cluster == DEMO_CLUSTER and not args.kubeconfig else None)
-    options = CollectOptions(timeout=args.timeout)
-    if scenario:
-        return await _check_sim(scenario, nodes=args.nodes, options=options, show_progress=show_progress)
-    target = resolve_cluster(
-        args.cluster, kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir
-    )
-    transport = KubeTransport(target)
-    try:
-        snapshot = await collect(
-            transport,
-            cluster=args.cluster,
-            source="live",
-            collected_at=clock.utcnow(),
-            options=options,
-            progress=_progress(args.cluster, show_progress),
+        return run_dump(args.from_dump, cluster=args.cluster)
+    progress = _progress(args.cluster or args.sim, show_progress)
+    if args.sim:
+        return await run_scenario(
+            args.sim, nodes=args.nodes, options=CollectOptions(timeout=args.timeout), progress=progress
         )
-    finally:
-        transport.close()
-    _clear_progress(show_progress)
-    return CheckResult(snapshot=snapshot, diagnosis=diagnose(snapshot, now=snapshot.collected_at))
-
-
-def _check_dump(path: str, *, cluster: str | None) -> CheckResult:
-    from bot.dump import DumpError, load_dump
-
-    try:
-        loaded = load_dump(path, cluster=cluster)
-    except DumpError as exc:
-        raise UsageProblem(str(exc)) from None
-    snapshot = loaded.snapshot
-    notes = tuple(f"dump: {p}" for p in loaded.problems)
-    # A dump is judged at the moment it shows (its newest heartbeat), not at today's date.
-    return CheckResult(
-        snapshot=snapshot, diagnosis=diagnose(snapshot, now=snapshot.collected_at), notes=notes
+    access = ClusterAccess(
+        kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir, timeout=args.timeout
     )
-
-
-async def _check_sim(
-    scenario_name: str, *, nodes: int | None, options: CollectOptions, show_progress: bool
-) -> CheckResult:
-    from bot.sim import SimCluster, load_scenario
-
-    try:
-        scenario = load_scenario(scenario_name)
-    except (FileNotFoundError, KeyError, ValueError) as exc:
-        raise UsageProblem(f"unknown scenario {scenario_name!r}: {exc}") from None
-    cluster = getattr(scenario, "cluster_name", None) or scenario_name
-    async with SimCluster(scenario, nodes=nodes) as sim:
-        with tempfile.TemporaryDirectory(prefix="calico-bot-sim-") as tmp:
-            kubeconfig = Path(tmp) / "kubeconfig"
-            sim.write_kubeconfig(kubeconfig, context=cluster)
-            target = resolve_cluster(cluster, kubeconfig=str(kubeconfig))
-            transport = KubeTransport(target)
-            try:
-                snapshot = await collect(
-                    transport,
-                    cluster=cluster,
-                    source="sim",
-                    collected_at=clock.utcnow(),
-                    options=options,
-                    progress=_progress(cluster, show_progress),
-                )
-            finally:
-                transport.close()
-    _clear_progress(show_progress)
-    return CheckResult(snapshot=snapshot, diagnosis=diagnose(snapshot, now=snapshot.collected_at))
+    return await run_check(args.cluster, access, progress=progress, nodes=args.nodes)
 
 
 def _progress(cluster: str, enabled: bool) -> Progress:
     progress = Progress(total=0)
     if enabled:
-
         last = [0.0]
 
         def show(p: Progress) -> None:

@@ -34,6 +34,7 @@ class ClusterNotFound(Exception):
     def __init__(self, name: str, known: Sequence[str], where: str) -> None:
         self.name = name
         self.known = tuple(known)
+        self.where = where
         shown = ", ".join(self.known[:30]) + (" …" if len(self.known) > 30 else "") if self.known else "none"
         super().__init__(f"unknown cluster {name!r} (looked in {where}); known clusters: {shown}")
 

@@ -1,0 +1,170 @@
+"""One check of one cluster, the same for the terminal and for Slack.
+
+`run_check` resolves the cluster name (kubeconfig context, clusters directory, in-cluster, or a
+built-in simulated scenario), collects, and diagnoses. Failures the user can act on come back as
+`CheckFailed` with what failed and what to try — never a traceback, never silence.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import clock
+from bot.collect import CollectOptions, Progress, collect
+from bot.kube import ClusterConfigError, ClusterNotFound, KubeTransport, resolve_cluster
+from checks.diagnose import diagnose
+from checks.model import Diagnosis
+from checks.snapshot import Snapshot
+
+DEMO_CLUSTER = "demo"
+SIM_PREFIX = "sim:"
+"""`sim:<scenario>` names a built-in simulated scenario (when the access allows simulators)."""
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """How cluster names are resolved: the CLI flags, or the bot's environment."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    clusters_dir: str | None = None
+    timeout: float = 20.0
+    simulators: bool = True
+    """Whether `demo` / `sim:<scenario>` run the built-in simulator (loopback only)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    snapshot: Snapshot
+    diagnosis: Diagnosis
+    notes: tuple[str, ...] = ()
+
+
+class CheckFailed(Exception):
+    """The check could not run: what failed, and what the user can try."""
+
+    def __init__(self, what_failed: str, try_next: str, *, result: CheckResult | None = None) -> None:
+        super().__init__(what_failed)
+        self.what_failed = what_failed
+        self.try_next = try_next
+        self.result = result
+        """The (all-unknown) diagnosis when the cluster was reached but nothing could be read."""
+
+
+def scenario_of(name: str, access: ClusterAccess) -> str | None:
+    """The simulated scenario a cluster name stands for, if any."""
+    if not access.simulators or access.kubeconfig:
+        return None
+    if name == DEMO_CLUSTER:
+        return DEMO_CLUSTER
+    if name.startswith(SIM_PREFIX):
+        return name[len(SIM_PREFIX) :]
+    return None
+
+
+async def run_check(
+    name: str,
+    access: ClusterAccess,
+    *,
+    progress: Progress | None = None,
+    nodes: int | None = None,
+) -> CheckResult:
+    scenario = scenario_of(name, access)
+    options = CollectOptions(timeout=access.timeout)
+    if scenario is not None:
+        return await run_scenario(scenario, nodes=nodes, options=options, progress=progress)
+    try:
+        target = resolve_cluster(
+            name, kubeconfig=access.kubeconfig, context=access.context, clusters_dir=access.clusters_dir
+        )
+        transport = KubeTransport(target)
+    except ClusterNotFound as exc:
+        known = ", ".join(exc.known[:30]) + (" …" if len(exc.known) > 30 else "") if exc.known else "none configured"
+        if access.simulators:
+            known += f"; simulated: {DEMO_CLUSTER}, {SIM_PREFIX}<scenario>"
+        raise CheckFailed(f"unknown cluster {name!r} (looked in {exc.where})", f"known clusters: {known}") from None
+    except ClusterConfigError as exc:
+        raise CheckFailed(
+            str(exc), "check the kubeconfig for this cluster (file, context, credentials)"
+        ) from None
+    try:
+        snapshot = await collect(
+            transport,
+            cluster=name,
+            source="live",
+            collected_at=clock.utcnow(),
+            options=options,
+            progress=progress,
+        )
+    finally:
+        transport.close()
+    return _judge(snapshot, server=transport.server)
+
+
+async def run_scenario(
+    scenario_name: str, *, nodes: int | None, options: CollectOptions, progress: Progress | None = None
+) -> CheckResult:
+    """Serve a built-in scenario on 127.0.0.1 and check it through the real client."""
+    from bot.sim import ScenarioError, SimCluster, load_scenario
+
+    try:
+        scenario = load_scenario(scenario_name)
+    except (FileNotFoundError, KeyError, ValueError, ScenarioError) as exc:
+        raise CheckFailed(
+            f"unknown scenario {scenario_name!r}: {exc}", "list them with `calico-bot sim --list`"
+        ) from None
+    cluster = scenario.cluster_name or scenario_name
+    async with SimCluster(scenario, nodes=nodes) as sim:
+        with tempfile.TemporaryDirectory(prefix="calico-bot-sim-") as tmp:
+            kubeconfig = Path(tmp) / "kubeconfig"
+            sim.write_kubeconfig(kubeconfig, context=cluster)
+            transport = KubeTransport(resolve_cluster(cluster, kubeconfig=str(kubeconfig)))
+            try:
+                snapshot = await collect(
+                    transport,
+                    cluster=cluster,
+                    source="sim",
+                    collected_at=clock.utcnow(),
+                    options=options,
+                    progress=progress,
+                )
+            finally:
+                transport.close()
+    return _judge(snapshot, server=sim.url)
+
+
+def run_dump(path: str, *, cluster: str | None) -> CheckResult:
+    from bot.dump import DumpError, load_dump
+
+    try:
+        loaded = load_dump(path, cluster=cluster)
+    except DumpError as exc:
+        raise CheckFailed(
+            str(exc), "send the output of `kubectl cluster-info dump --output-directory DIR`"
+        ) from None
+    snapshot = loaded.snapshot
+    notes = tuple(f"dump: {p}" for p in loaded.problems)
+    # A dump is judged at the moment it shows (its newest heartbeat), not at today's date.
+    return CheckResult(
+        snapshot=snapshot, diagnosis=diagnose(snapshot, now=snapshot.collected_at), notes=notes
+    )
+
+
+def nothing_read(snapshot: Snapshot) -> bool:
+    """Every read failed: the cluster is unreachable or the credentials are refused everywhere."""
+    return bool(snapshot.errors) and not snapshot.nodes and not snapshot.pods and not snapshot.daemonsets
+
+
+def _judge(snapshot: Snapshot, *, server: str) -> CheckResult:
+    if nothing_read(snapshot):
+        reason = snapshot.errors[0].reason
+        status = snapshot.errors[0].status
+        if status in (401, 403):
+            hint = "the bot's credentials are refused: check its ServiceAccount / RBAC (ClusterRole calico-runbook-bot-read)"
+        else:
+            hint = f"check that the API server {server} is reachable from the bot (VPN, private endpoint, firewall)"
+        result = CheckResult(snapshot=snapshot, diagnosis=diagnose(snapshot, now=snapshot.collected_at))
+        raise CheckFailed(f"could not read cluster {snapshot.cluster}: {reason}", hint, result=result)
+    return CheckResult(snapshot=snapshot, diagnosis=diagnose(snapshot, now=snapshot.collected_at))
