@@ -81,10 +81,16 @@ async def run_check(
         )
         transport = KubeTransport(target)
     except ClusterNotFound as exc:
-        known = ", ".join(exc.known[:30]) + (" …" if len(exc.known) > 30 else "") if exc.known else "none configured"
+        known = (
+            ", ".join(exc.known[:30]) + (" …" if len(exc.known) > 30 else "")
+            if exc.known
+            else "none configured"
+        )
         if access.simulators:
             known += f"; simulated: {DEMO_CLUSTER}, {SIM_PREFIX}<scenario>"
-        raise CheckFailed(f"unknown cluster {name!r} (looked in {exc.where})", f"known clusters: {known}") from None
+        raise CheckFailed(
+            f"unknown cluster {name!r} (looked in {exc.where})", f"known clusters: {known}"
+        ) from None
     except ClusterConfigError as exc:
         raise CheckFailed(
             str(exc), "check the kubeconfig for this cluster (file, context, credentials)"

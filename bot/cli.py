@@ -66,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=20.0, help="seconds per API call (default 20)")
     check.set_defaults(func=_cmd_check)
 
+    serve = sub.add_parser(
+        "serve",
+        help="run the Slack app (HTTP mode, or Socket Mode with SLACK_APP_TOKEN); configured by environment",
+        description="Run the Slack app. Configuration comes from the environment: see the README "
+        "(SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, SLACK_API_URL, CALICO_BOT_ALLOWED_CHANNELS, "
+        "KUBECONFIG, CALICO_BOT_CLUSTERS_DIR, PORT).",
+    )
+    serve.set_defaults(func=_cmd_serve)
+
     sim = sub.add_parser("sim", help="serve a simulated cluster (Kubernetes API on 127.0.0.1)")
     from bot.sim import cli as sim_cli
 
@@ -131,6 +140,12 @@ async def _run_check(args: argparse.Namespace, show_progress: bool) -> CheckResu
         kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir, timeout=args.timeout
     )
     return await run_check(args.cluster, access, progress=progress, nodes=args.nodes)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from bot.serve import run_serve
+
+    return run_serve()
 
 
 def _progress(cluster: str, enabled: bool) -> Progress:

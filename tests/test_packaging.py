@@ -47,4 +47,4 @@ def test_dockerfile_lints_clean() -> None:
 def test_manifest_is_a_slack_manifest() -> None:
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert manifest["display_information"]["name"] == "calico-bot"
-    assert "chat:write" in manifest["oauth_config"]["scopes"]["bot"]
+    assert manifest["_metadata"]["major_version"] == 1

@@ -1,0 +1,128 @@
+"""The Slack side of one `/calico check`: post "checking…", run the very same check as the CLI,
+replace the message with the diagnosis card, put the details and the JSON in the thread.
+
+Runs as a job, off Slack's request path. Progress edits are throttled (one `chat.update` per
+`PROGRESS_INTERVAL`); a check that cannot run ends in an error card that says what failed and what
+to try — never silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from bot import cards
+from bot.checking import CheckFailed, ClusterAccess, run_check
+from bot.collect import Progress
+from bot.slack_api import SlackError, SlackPoster
+
+log = logging.getLogger(__name__)
+PROGRESS_INTERVAL = 3.0
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    cluster: str
+    node: str
+    channel: str
+    user: str
+    request_id: str
+
+
+async def run_check_job(request: CheckRequest, *, slack: SlackPoster, access: ClusterAccess) -> None:
+    ts = await slack.post(request.channel, cards.checking_message(request.cluster, requested_by=request.user))
+    progress = Progress(total=0)
+    updater = asyncio.create_task(_report_progress(request, ts, progress, slack))
+    try:
+        result = await run_check(request.cluster, access, progress=progress)
+    except CheckFailed as failed:
+        await _stop(updater)
+        await _replace(
+            slack,
+            request,
+            ts,
+            cards.error_card(
+                request.cluster,
+                what_failed=failed.what_failed,
+                try_next=failed.try_next,
+                requested_by=request.user,
+            ),
+        )
+        return
+    except Exception as exc:  # the user must hear about it; the details go to the log
+        log.exception("check of %s failed", request.cluster)
+        await _stop(updater)
+        await _replace(
+            slack,
+            request,
+            ts,
+            cards.error_card(
+                request.cluster,
+                what_failed=f"the check stopped with an internal error ({type(exc).__name__})",
+                try_next="try again; if it happens again, run `calico-bot check` from a terminal and escalate",
+                requested_by=request.user,
+            ),
+        )
+        return
+    await _stop(updater)
+    diagnosis = result.diagnosis
+    card = cards.diagnosis_card(
+        diagnosis,
+        workers=cards.worker_states(result.snapshot, diagnosis),
+        zones=cards.zones_of(result.snapshot),
+        requested_by=request.user,
+        node_filter=request.node or None,
+    )
+    ts = await _replace(slack, request, ts, card)
+    for message in cards.thread_details(diagnosis):
+        await slack.post(request.channel, message, thread_ts=ts)
+    try:
+        await slack.upload(
+            request.channel,
+            ts,
+            filename=f"calico-{request.cluster.replace('/', '_')}-diagnosis.json",
+            content=diagnosis.to_json().decode(),
+            title=f"calico-bot diagnosis of {request.cluster}",
+            comment="The full diagnosis (the `calico-bot check --json` schema).",
+        )
+    except SlackError as exc:
+        log.warning("could not upload the diagnosis JSON: %s", exc)
+
+
+async def _report_progress(request: CheckRequest, ts: str, progress: Progress, slack: SlackPoster) -> None:
+    shown = (-1, -1)
+    while True:
+        await asyncio.sleep(PROGRESS_INTERVAL)
+        state = (progress.done, progress.total)
+        if state == shown or progress.total == 0:
+            continue
+        shown = state
+        message = cards.progress_message(
+            request.cluster,
+            requested_by=request.user,
+            phase=progress.phase,
+            done=progress.done,
+            total=progress.total,
+        )
+        try:
+            await slack.update(request.channel, ts, message)
+        except SlackError as exc:
+            log.info("progress update skipped: %s", exc)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _replace(slack: SlackPoster, request: CheckRequest, ts: str, message: cards.Message) -> str:
+    """Edit the "checking…" message; if it is gone (deleted), post the result anew."""
+    try:
+        await slack.update(request.channel, ts, message)
+        return ts
+    except SlackError as exc:
+        log.warning("could not update the message (%s); posting a new one", exc)
+        return await slack.post(request.channel, message)

@@ -1,0 +1,98 @@
+"""`calico-bot serve`: the Slack app (Bolt `AsyncApp`) in HTTP mode or Socket Mode.
+
+HTTP mode serves `/slack/events` (commands, events, interactivity) on aiohttp; Socket Mode
+(`SLACK_APP_TOKEN` set) connects out to Slack instead. Both serve `/healthz` and `/readyz`.
+Without `REDIS_URL` (the embedded default) jobs run in this process and state lives in memory:
+one replica only, which the start-up log says loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+
+from bot.jobs import InProcessQueue
+from bot.settings import ConfigError, Settings, load_settings
+from bot.slack_api import SlackPoster, make_client
+from handlers.slack import Deps, register
+
+log = logging.getLogger("calico-bot")
+
+
+def build_app(settings: Settings, queue: InProcessQueue) -> AsyncApp:
+    client = make_client(token=settings.bot_token, api_url=settings.api_url)
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.signing_secret or "socket-mode-has-no-signing-secret",
+        request_verification_enabled=not settings.socket_mode,
+    )
+    register(app, Deps(settings=settings, queue=queue, slack=SlackPoster(client), seen_events={}))
+    return app
+
+
+def build_web_app(app: AsyncApp, settings: Settings, queue: InProcessQueue) -> web.Application:
+    web_app = web.Application() if settings.socket_mode else app.web_app(path="/slack/events")
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def readyz(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "mode": "socket" if settings.socket_mode else "http", "jobs": queue.running})
+
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/readyz", readyz)
+    return web_app
+
+
+async def serve(settings: Settings) -> None:
+    if not os.environ.get("REDIS_URL"):
+        log.warning(
+            "EMBEDDED MODE: no REDIS_URL, so jobs run inside this process and state is in memory; "
+            "run a single replica only"
+        )
+    queue = InProcessQueue()
+    app = build_app(settings, queue)
+    runner = web.AppRunner(build_web_app(app, settings, queue), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else settings.port
+    mode = "Socket Mode" if settings.socket_mode else "HTTP mode, POST /slack/events"
+    print(f"calico-bot serving on http://{settings.host}:{port} ({mode})", file=sys.stderr, flush=True)
+
+    socket_handler = None
+    if settings.socket_mode:
+        socket_handler = AsyncSocketModeHandler(app, settings.app_token)
+        await socket_handler.connect_async()
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: finishing running jobs")
+    if socket_handler is not None:
+        await socket_handler.close_async()
+    await queue.close()
+    await runner.cleanup()
+
+
+def run_serve() -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"calico-bot: {problem}", file=sys.stderr)
+        return 2
+    asyncio.run(serve(settings))
+    return 0

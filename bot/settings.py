@@ -1,0 +1,107 @@
+"""The bot's configuration, from the environment (12-factor). Every problem is reported at start,
+one line each, instead of failing later in front of a user.
+
+| variable | meaning |
+|---|---|
+| `SLACK_BOT_TOKEN` | bot token `xoxb-…` (required) |
+| `SLACK_SIGNING_SECRET` | verifies HTTP requests from Slack (required in HTTP mode) |
+| `SLACK_APP_TOKEN` | app-level token `xapp-…`: when set, the bot connects in Socket Mode |
+| `SLACK_API_URL` | base URL of every Web API call (default `https://slack.com/api/`; tests point it at a fake) |
+| `CALICO_BOT_ALLOWED_CHANNELS` | comma-separated channel ids the bot answers in (empty: every channel) |
+| `KUBECONFIG`, `CALICO_BOT_CLUSTERS_DIR` | cluster access, as for `calico-bot check` |
+| `CALICO_BOT_SIMULATORS` | `1` (default) lets `demo` / `sim:<scenario>` name built-in simulated clusters |
+| `CALICO_BOT_API_TIMEOUT` | seconds per Kubernetes API call (default 20) |
+| `PORT`, `HOST` | where the HTTP server listens (default 3000 on 0.0.0.0) |
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.checking import ClusterAccess
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str = field(repr=False)
+    signing_secret: str = field(repr=False)
+    app_token: str = field(default="", repr=False)
+    api_url: str = DEFAULT_SLACK_API_URL
+    allowed_channels: tuple[str, ...] = ()
+    access: ClusterAccess = field(default_factory=ClusterAccess)
+    host: str = "0.0.0.0"  # noqa: S104 - a server in a pod listens on every interface
+    port: int = 3000
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+    def channel_allowed(self, channel: str) -> bool:
+        return not self.allowed_channels or channel in self.allowed_channels
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    problems: list[str] = []
+    bot_token = env.get("SLACK_BOT_TOKEN", "").strip()
+    secret = env.get("SLACK_SIGNING_SECRET", "").strip()
+    app_token = env.get("SLACK_APP_TOKEN", "").strip()
+    if not bot_token:
+        problems.append("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+    elif not bot_token.startswith("xoxb-"):
+        problems.append("SLACK_BOT_TOKEN does not look like a bot token (it should start with xoxb-)")
+    if app_token and not app_token.startswith("xapp-"):
+        problems.append("SLACK_APP_TOKEN does not look like an app-level token (it should start with xapp-)")
+    if not secret and not app_token:
+        problems.append("SLACK_SIGNING_SECRET is not set (needed to verify requests in HTTP mode)")
+    api_url = env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL).strip() or DEFAULT_SLACK_API_URL
+    if not re.match(r"^https?://[^/\s]+", api_url):
+        problems.append(f"SLACK_API_URL {api_url!r} is not an http(s) URL")
+    elif not api_url.endswith("/"):
+        api_url += "/"
+    channels = tuple(c.strip() for c in env.get("CALICO_BOT_ALLOWED_CHANNELS", "").split(",") if c.strip())
+    bad = [c for c in channels if not CHANNEL_ID.match(c)]
+    if bad:
+        problems.append(
+            f"CALICO_BOT_ALLOWED_CHANNELS has names that are not channel ids (C…): {', '.join(bad)}"
+        )
+    port_text = env.get("PORT", "3000")
+    port = int(port_text) if port_text.isdigit() and 0 <= int(port_text) < 65536 else -1
+    if port < 0:
+        problems.append(f"PORT {port_text!r} is not a port number")
+    timeout_text = env.get("CALICO_BOT_API_TIMEOUT", "20")
+    try:
+        timeout = float(timeout_text)
+        if timeout <= 0:
+            raise ValueError
+    except ValueError:
+        problems.append(f"CALICO_BOT_API_TIMEOUT {timeout_text!r} is not a positive number of seconds")
+        timeout = 20.0
+    simulators = env.get("CALICO_BOT_SIMULATORS", "1").strip().lower() not in ("0", "false", "no", "off")
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        bot_token=bot_token,
+        signing_secret=secret,
+        app_token=app_token,
+        api_url=api_url,
+        allowed_channels=channels,
+        access=ClusterAccess(
+            kubeconfig=None,
+            clusters_dir=env.get("CALICO_BOT_CLUSTERS_DIR") or None,
+            timeout=timeout,
+            simulators=simulators,
+        ),
+        host=env.get("HOST", "0.0.0.0"),  # noqa: S104
+        port=port,
+    )

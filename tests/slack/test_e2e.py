@@ -1,0 +1,235 @@
+"""End to end, as in production but on 127.0.0.1: `calico-bot serve` and `calico-bot sim` run as
+subprocesses, the fake Slack Web API runs in the test, requests are signed like Slack's.
+- `/calico check <cluster>`: 200 within 3 s, then "checking…" posted, then `chat.update` with the
+  card's verdict, the details in the thread and the JSON uploaded;
+- the same through an `@calico-bot` mention;
+- a bad signature, a stale timestamp, a tampered body: 401, and no Slack call, no job;
+- a retried event and a replayed command produce exactly one check;
+- an unknown cluster ends in an error card; a channel outside the allow-list gets a refusal;
+- usage errors are ephemeral and start nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.signing import app_mention_body, retry_headers, sign, slash_command_body
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "e2e-signing-secret"
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.fixture(scope="module")
+def sim_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A 50-worker crash-looping simulated cluster in its own process, context `sim-50`."""
+    kubeconfig = tmp_path_factory.mktemp("sim") / "sim-50.kubeconfig"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "sim",
+            "--scenario",
+            "crashloop-one",
+            "--nodes",
+            "50",
+            "--cluster",
+            "sim-50",
+            "--kubeconfig-out",
+            str(kubeconfig),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while not kubeconfig.exists() and time.time() < deadline:
+        assert proc.poll() is None, "the simulator exited"
+        time.sleep(0.1)
+    try:
+        yield kubeconfig
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@dataclass
+class Bot:
+    url: str
+    fake: FakeSlack
+    proc: asyncio.subprocess.Process
+
+    async def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, float]:
+        started = time.perf_counter()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.url + "/slack/events", data=body, headers=headers) as response,
+        ):
+            text = await response.text()
+        return response.status, text, time.perf_counter() - started
+
+    async def command(self, text: str, **kwargs: object) -> tuple[int, str, float]:
+        body = slash_command_body(text, response_url=self.fake.response_url("cmd"), **kwargs)  # type: ignore[arg-type]
+        return await self.post(body, sign(body, SECRET, content_type=FORM))
+
+
+@pytest.fixture
+async def bot(sim_kubeconfig: Path) -> AsyncIterator[Bot]:
+    async with FakeSlack() as fake:
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        env.update(
+            SLACK_BOT_TOKEN="xoxb-e2e-test",
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=fake.api_url,
+            KUBECONFIG=str(sim_kubeconfig),
+            CALICO_BOT_ALLOWED_CHANNELS="C1,C2",
+            PORT="0",
+            HOST="127.0.0.1",
+        )
+        env.pop("REDIS_URL", None)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert proc.stderr is not None
+        url = ""
+        while not url:
+            line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+            assert line, "calico-bot serve exited before listening"
+            match = re.search(r"serving on (http://[\d.]+:\d+)", line)
+            url = match.group(1) if match else ""
+        drain = asyncio.create_task(_drain(proc.stderr))
+        try:
+            yield Bot(url=url, fake=fake, proc=proc)
+        finally:
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), 30)
+            drain.cancel()
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.readline():
+        pass
+
+
+def _card_texts(fake: FakeSlack) -> list[str]:
+    return [str(call.params.get("text", "")) for call in fake.calls("chat.update")]
+
+
+async def test_slash_command_check_end_to_end(bot: Bot) -> None:
+    status, _body, seconds = await bot.command("check sim-50")
+    assert status == 200
+    assert seconds < 3.0
+    posted = await bot.fake.wait_for("chat.postMessage", timeout=10)
+    assert posted[0].params["channel"] == "C1"
+    assert "sim-50" in posted[0].params["text"]
+    assert "<@U1>" in str(posted[0].params["text"]) + str(posted[0].params.get("blocks"))
+    await _wait_for_card(bot.fake, timeout=60)
+    final = bot.fake.calls("chat.update")[-1]
+    assert final.params["ts"] == posted[0].params.get("ts") or final.params["ts"]
+    assert "calico-bad-on-few-workers" in str(final.params) or "CrashLoopBackOff" in str(final.params)
+    await bot.fake.wait_for_upload(timeout=20)
+    threaded = [c for c in bot.fake.calls("chat.postMessage") if c.params.get("thread_ts")]
+    assert threaded, "details go into the thread"
+
+
+async def _wait_for_card(fake: FakeSlack, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any("checking" not in t.lower() for t in _card_texts(fake)):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no card within {timeout}s: {_card_texts(fake)}")
+
+
+async def test_mention_check_end_to_end(bot: Bot) -> None:
+    body = app_mention_body("<@UBOT> check sim-50", channel="C2")
+    status, _text, seconds = await bot.post(body, sign(body, SECRET, content_type="application/json"))
+    assert status == 200
+    assert seconds < 3.0
+    posted = await bot.fake.wait_for("chat.postMessage", timeout=10)
+    assert posted[0].params["channel"] == "C2"
+    await _wait_for_card(bot.fake, timeout=60)
+
+
+@pytest.mark.parametrize("attack", ["bad-signature", "stale", "tampered"])
+async def test_unsigned_requests_are_rejected_and_do_nothing(bot: Bot, attack: str) -> None:
+    body = slash_command_body("check sim-50")
+    if attack == "bad-signature":
+        headers = sign(body, "not-the-secret", content_type=FORM)
+    elif attack == "stale":
+        headers = sign(body, SECRET, int(time.time()) - 301, content_type=FORM)
+    else:
+        headers = sign(body, SECRET, content_type=FORM)
+        body = body.replace(b"sim-50", b"prod-1")
+    status, _text, _seconds = await bot.post(body, headers)
+    assert status == 401
+    await asyncio.sleep(0.5)
+    assert [c.method for c in bot.fake.calls() if c.method != "auth.test"] == []
+
+
+async def test_retried_event_and_replayed_command_check_once(bot: Bot) -> None:
+    body = app_mention_body("<@UBOT> check sim-50", channel="C1", event_id="EvRetry0001")
+    headers = sign(body, SECRET, content_type="application/json")
+    for retry in range(3):
+        extra = retry_headers(retry) if retry else {}
+        status, _text, _s = await bot.post(body, {**headers, **extra})
+        assert status == 200
+    command = slash_command_body("check sim-50", trigger_id="trig-replayed")
+    command_headers = sign(command, SECRET, content_type=FORM)
+    for _ in range(2):
+        status, _text, _s = await bot.post(command, command_headers)
+        assert status == 200
+    await bot.fake.wait_for("chat.postMessage", count=2, timeout=10)
+    await asyncio.sleep(1.0)
+    checking = [c for c in bot.fake.calls("chat.postMessage") if not c.params.get("thread_ts")]
+    assert len(checking) == 2  # one for the event, one for the command
+
+
+async def test_unknown_cluster_ends_in_an_error_card(bot: Bot) -> None:
+    status, _body, _s = await bot.command("check no-such-cluster")
+    assert status == 200
+    updates = await bot.fake.wait_for("chat.update", timeout=20)
+    card = str(updates[-1].params)
+    assert "no-such-cluster" in card
+    assert "sim-50" in card  # the known clusters are named
+
+
+async def test_channel_outside_the_allow_list_is_refused(bot: Bot) -> None:
+    status, text, _s = await bot.command("check sim-50", channel_id="C999")
+    assert status == 200
+    assert "only answers in" in text
+    assert "<#C1>" in text
+    await asyncio.sleep(0.3)
+    assert bot.fake.calls("chat.postMessage") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("chek sim-50", "I don't know the command"), ("check", "needs a cluster name"), ("help", "Usage")],
+)
+async def test_usage_is_ephemeral_and_starts_nothing(bot: Bot, text: str, expected: str) -> None:
+    status, body, _s = await bot.command(text)
+    assert status == 200
+    assert expected in body
+    await asyncio.sleep(0.3)
+    assert bot.fake.calls("chat.postMessage") == []
