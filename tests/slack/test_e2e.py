@@ -233,3 +233,72 @@ async def test_usage_is_ephemeral_and_starts_nothing(bot: Bot, text: str, expect
     assert expected in body
     await asyncio.sleep(0.3)
     assert bot.fake.calls("chat.postMessage") == []
+
+
+async def test_a_429_from_slack_is_retried_after_retry_after(bot: Bot) -> None:
+    bot.fake.script("chat.postMessage", status=429, headers={"Retry-After": "1"}, times=1)
+    status, _body, _s = await bot.command("check sim-50")
+    assert status == 200
+    posted = await bot.fake.wait_for("chat.postMessage", count=2, timeout=15)
+    assert [c.status for c in posted[:2]] == [429, 200]
+    await _wait_for_card(bot.fake, timeout=60)
+
+
+async def test_the_bot_ignores_its_own_messages(bot: Bot) -> None:
+    body = app_mention_body("<@UBOT> check sim-50", user="UBOT", channel="C1")
+    status, _text, _s = await bot.post(body, sign(body, SECRET, content_type="application/json"))
+    assert status == 200
+    await asyncio.sleep(1.0)
+    assert bot.fake.calls("chat.postMessage") == []
+
+
+async def test_buttons_answer_honestly_and_change_nothing(bot: Bot) -> None:
+    from tests.slack.signing import block_actions_body
+
+    value = '{"kind": "cordon", "cluster": "sim-50", "target": "10.188.156.137"}'
+    body = block_actions_body("calico_action_0", value, response_url=bot.fake.response_url("btn"))
+    status, _text, _s = await bot.post(body, sign(body, SECRET, content_type=FORM))
+    assert status == 200
+    answers = await bot.fake.wait_for_responses("btn", timeout=10)
+    text = str(answers[0].payload)
+    assert "not built yet" in text
+    assert "cordon 10.188.156.137" in text
+    assert answers[0].payload.get("response_type") == "ephemeral"
+
+
+async def test_socket_mode_end_to_end(sim_kubeconfig: Path) -> None:
+    from tests.slack.signing import slash_command_payload, socket_envelope
+
+    async with FakeSlack() as fake:
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        env.update(
+            SLACK_BOT_TOKEN="xoxb-e2e-test",
+            SLACK_APP_TOKEN="xapp-1-e2e-test",
+            SLACK_API_URL=fake.api_url,
+            KUBECONFIG=str(sim_kubeconfig),
+            PORT="0",
+            HOST="127.0.0.1",
+        )
+        env.pop("SLACK_SIGNING_SECRET", None)
+        env.pop("REDIS_URL", None)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            await fake.wait_for_socket(timeout=30)
+            envelope = socket_envelope(slash_command_payload("check sim-50"), type="slash_commands")
+            await fake.push_envelope(envelope)
+            ack = await fake.wait_for_ack(envelope["envelope_id"], timeout=10)
+            assert ack["envelope_id"] == envelope["envelope_id"]
+            await fake.wait_for("chat.postMessage", timeout=15)
+            await _wait_for_card(fake, timeout=60)
+        finally:
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), 30)
