@@ -76,8 +76,9 @@ async def run_check_job(request: CheckRequest, *, slack: SlackPoster, access: Cl
         node_filter=request.node or None,
     )
     ts = await _replace(slack, request, ts, card)
-    for message in cards.thread_details(diagnosis):
-        await slack.post(request.channel, message, thread_ts=ts)
+    if not diagnosis.healthy:  # a healthy card says it all; the JSON still goes to the thread
+        for message in cards.thread_details(diagnosis):
+            await slack.post(request.channel, message, thread_ts=ts)
     try:
         await slack.upload(
             request.channel,
