@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from bot.redact import redact
 from checks.objects import (
     CustomObject,
     DaemonSet,
@@ -201,8 +202,9 @@ class SnapshotBuilder:
         return sum(len(v) for v in self._objects.values()) - before
 
     def add_log(self, log: ContainerLog) -> None:
+        """A container log, with credentials redacted before anything else sees it."""
         self._seen.add(Read.LOGS)
-        self._logs.append(log)
+        self._logs.append(msgspec.structs.replace(log, text=redact(log.text)))
 
     def fail(self, read: Read, reason: str, *, status: int | None = None, detail: str = "") -> None:
         self._errors.append(ReadError(read=read.value, reason=reason, status=status, detail=detail[:300]))

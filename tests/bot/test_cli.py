@@ -101,6 +101,7 @@ def test_live_check_against_the_sim_process_prints_the_schema(sim_process: Path)
     assert len(lines) == 1
     diagnosis = json.loads(lines[0])
     assert set(diagnosis) == CONTRACT_KEYS
+    assert "calico-canary-" not in done.stdout  # redacted from the logs before diagnosis
     assert diagnosis["source"] == "live"
     assert [s["id"] for s in diagnosis["situations"]] == ["calico-bad-on-few-workers"]
     assert {"kind", "target", "reason", "requires_approval"} <= set(diagnosis["actions"][0])
@@ -139,6 +140,9 @@ def test_dump_of_the_same_cluster_gives_the_same_situations(tmp_path: Path) -> N
     assert done.returncode == 1, done.stderr
     diagnosis = json.loads(done.stdout)
     assert diagnosis["source"] == "dump"
+    dumped_logs = "".join(p.read_text() for p in (tmp_path / "dump").rglob("logs.txt"))
+    assert "calico-canary-" in dumped_logs  # the dump itself carries the canary…
+    assert "calico-canary-" not in done.stdout  # the scenario's canary credential was redacted
     assert [s["id"] for s in diagnosis["situations"]] == ["calico-bad-on-few-workers"]
 
 

@@ -29,6 +29,7 @@ from tests.slack.signing import app_mention_body, retry_headers, sign, slash_com
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-signing-secret"
+CANARY = "calico-canary-7f3a9c1d2e5b"
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -150,6 +151,10 @@ async def test_slash_command_check_end_to_end(bot: Bot) -> None:
     await bot.fake.wait_for_upload(timeout=20)
     threaded = [c for c in bot.fake.calls("chat.postMessage") if c.params.get("thread_ts")]
     assert threaded, "details go into the thread"
+    # the scenario's logs carry a canary credential: it must appear in no Slack call nor upload
+    assert "already using the IPv4 address" in str([c.params for c in bot.fake.calls()])
+    assert CANARY not in str([c.params for c in bot.fake.calls()])
+    assert all(CANARY.encode() not in upload.content for upload in bot.fake.uploads.values())
 
 
 async def _wait_for_card(fake: FakeSlack, timeout: float) -> None:
