@@ -8,6 +8,8 @@ built-in simulated scenario), collects, and diagnoses. Failures the user can act
 from __future__ import annotations
 
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from bot.collect import CollectOptions, Progress, collect
 from bot.kube import ClusterConfigError, ClusterNotFound, KubeTransport, resolve_cluster
 from checks.diagnose import diagnose
 from checks.model import Diagnosis
-from checks.snapshot import Snapshot
+from checks.snapshot import Snapshot, Source
 
 DEMO_CLUSTER = "demo"
 SIM_PREFIX = "sim:"
@@ -64,17 +66,26 @@ def scenario_of(name: str, access: ClusterAccess) -> str | None:
     return None
 
 
-async def run_check(
-    name: str,
-    access: ClusterAccess,
-    *,
-    progress: Progress | None = None,
-    nodes: int | None = None,
-) -> CheckResult:
+@dataclass(frozen=True)
+class OpenCluster:
+    """A reachable cluster: its name as the user gave it, the transport, and where the data comes from."""
+
+    name: str
+    transport: KubeTransport
+    source: Source
+    server: str
+
+
+@asynccontextmanager
+async def open_cluster(
+    name: str, access: ClusterAccess, *, nodes: int | None = None
+) -> AsyncIterator[OpenCluster]:
+    """Resolve a cluster name and yield a transport to its API; simulated scenarios live as long as the block."""
     scenario = scenario_of(name, access)
-    options = CollectOptions(timeout=access.timeout)
     if scenario is not None:
-        return await run_scenario(scenario, nodes=nodes, options=options, progress=progress)
+        async with _simulated(scenario, nodes=nodes) as opened:
+            yield opened
+        return
     try:
         target = resolve_cluster(
             name, kubeconfig=access.kubeconfig, context=access.context, clusters_dir=access.clusters_dir
@@ -96,23 +107,14 @@ async def run_check(
             str(exc), "check the kubeconfig for this cluster (file, context, credentials)"
         ) from None
     try:
-        snapshot = await collect(
-            transport,
-            cluster=name,
-            source="live",
-            collected_at=clock.utcnow(),
-            options=options,
-            progress=progress,
-        )
+        yield OpenCluster(name=name, transport=transport, source="live", server=transport.server)
     finally:
         transport.close()
-    return _judge(snapshot, server=transport.server)
 
 
-async def run_scenario(
-    scenario_name: str, *, nodes: int | None, options: CollectOptions, progress: Progress | None = None
-) -> CheckResult:
-    """Serve a built-in scenario on 127.0.0.1 and check it through the real client."""
+@asynccontextmanager
+async def _simulated(scenario_name: str, *, nodes: int | None) -> AsyncIterator[OpenCluster]:
+    """A built-in scenario served on 127.0.0.1, reached through the real client."""
     from bot.sim import ScenarioError, SimCluster, load_scenario
 
     try:
@@ -128,17 +130,44 @@ async def run_scenario(
             sim.write_kubeconfig(kubeconfig, context=cluster)
             transport = KubeTransport(resolve_cluster(cluster, kubeconfig=str(kubeconfig)))
             try:
-                snapshot = await collect(
-                    transport,
-                    cluster=cluster,
-                    source="sim",
-                    collected_at=clock.utcnow(),
-                    options=options,
-                    progress=progress,
-                )
+                yield OpenCluster(name=cluster, transport=transport, source="sim", server=sim.url)
             finally:
                 transport.close()
-    return _judge(snapshot, server=sim.url)
+
+
+async def run_check(
+    name: str,
+    access: ClusterAccess,
+    *,
+    progress: Progress | None = None,
+    nodes: int | None = None,
+) -> CheckResult:
+    async with open_cluster(name, access, nodes=nodes) as cluster:
+        return await check_open(cluster, access, progress=progress)
+
+
+async def check_open(
+    cluster: OpenCluster, access: ClusterAccess, *, progress: Progress | None = None
+) -> CheckResult:
+    """Collect and diagnose an opened cluster."""
+    snapshot = await collect(
+        cluster.transport,
+        cluster=cluster.name,
+        source=cluster.source,
+        collected_at=clock.utcnow(),
+        options=CollectOptions(timeout=access.timeout),
+        progress=progress,
+    )
+    return _judge(snapshot, server=cluster.server)
+
+
+async def run_scenario(
+    scenario_name: str, *, nodes: int | None, options: CollectOptions, progress: Progress | None = None
+) -> CheckResult:
+    """Serve a built-in scenario on 127.0.0.1 and check it through the real client."""
+    access = ClusterAccess(timeout=options.timeout)
+    async with _simulated(scenario_name, nodes=nodes) as cluster:
+        return await check_open(cluster, access, progress=progress)
 
 
 def run_dump(path: str, *, cluster: str | None) -> CheckResult:

@@ -66,6 +66,42 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=20.0, help="seconds per API call (default 20)")
     check.set_defaults(func=_cmd_check)
 
+    gather = sub.add_parser(
+        "gather",
+        help="the runbook's data bundle for one worker (describe, logs, diagnosis) as a .tar.gz",
+        description="Collect what the runbook's 'Logs and Data to Gather' section lists for one worker.",
+    )
+    gather.add_argument("cluster", help="cluster name (kubeconfig context), 'demo' or sim:<scenario>")
+    gather.add_argument("node", help="worker (node) name: on IKS the worker's private IP")
+    gather.add_argument("-o", "--output", help="bundle file (default: ./<bundle name>.tar.gz)")
+    gather.add_argument("--kubeconfig", help="kubeconfig file(s), joined by ':' like KUBECONFIG")
+    gather.add_argument("--context", help="kubeconfig context (default: the cluster name)")
+    gather.add_argument("--clusters-dir", default=os.environ.get("CALICO_BOT_CLUSTERS_DIR"))
+    gather.add_argument(
+        "--tail-lines", type=int, default=5000, help="lines kept per container log (default 5000)"
+    )
+    gather.add_argument(
+        "--max-total-mb", type=float, default=50, help="size cap of the whole bundle (default 50 MB)"
+    )
+    gather.add_argument("--timeout", type=float, default=30.0, help="seconds per API call (default 30)")
+    gather.set_defaults(func=_cmd_gather)
+
+    escalate = sub.add_parser(
+        "escalate",
+        help="print the hand-off for armada-network (diagnosis, links, a prefilled GHE issue)",
+        description="Diagnose the cluster and print the escalation hand-off with its links. "
+        "--page also triggers PagerDuty (CALICO_BOT_PAGERDUTY_ROUTING_KEY).",
+    )
+    escalate.add_argument("cluster", help="cluster name (kubeconfig context), 'demo' or sim:<scenario>")
+    escalate.add_argument("--kubeconfig")
+    escalate.add_argument("--context")
+    escalate.add_argument("--clusters-dir", default=os.environ.get("CALICO_BOT_CLUSTERS_DIR"))
+    escalate.add_argument(
+        "--page", action="store_true", help="trigger a PagerDuty incident (one per cluster)"
+    )
+    escalate.add_argument("--timeout", type=float, default=20.0)
+    escalate.set_defaults(func=_cmd_escalate)
+
     serve = sub.add_parser(
         "serve",
         help="run the Slack app (HTTP mode, or Socket Mode with SLACK_APP_TOKEN); configured by environment",
@@ -140,6 +176,51 @@ async def _run_check(args: argparse.Namespace, show_progress: bool) -> CheckResu
         kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir, timeout=args.timeout
     )
     return await run_check(args.cluster, access, progress=progress, nodes=args.nodes)
+
+
+def _cmd_gather(args: argparse.Namespace) -> int:
+    from bot.gather import GatherLimits, gather_cluster
+
+    if args.tail_lines < 1 or args.max_total_mb <= 0:
+        raise UsageProblem("--tail-lines and --max-total-mb must be positive")
+    access = ClusterAccess(
+        kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir, timeout=args.timeout
+    )
+    limits = GatherLimits(
+        tail_lines=args.tail_lines, max_total_bytes=int(args.max_total_mb * 1024 * 1024), timeout=args.timeout
+    )
+    try:
+        bundle = asyncio.run(gather_cluster(args.cluster, args.node, access, limits=limits))
+    except CheckFailed as failed:
+        raise UsageProblem(f"{failed.what_failed} ({failed.try_next})") from None
+    output = args.output or bundle.name
+    with open(output, "wb") as handle:
+        handle.write(bundle.data)
+    sys.stdout.write(bundle.summary)
+    print(f"calico-bot: wrote {output} ({len(bundle.data):,} bytes)", file=sys.stderr)
+    return EXIT_PROBLEMS if bundle.problems else 0
+
+
+def _cmd_escalate(args: argparse.Namespace) -> int:
+    from bot.escalate_job import diagnose_for_handoff, handoff_for, page
+
+    access = ClusterAccess(
+        kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir, timeout=args.timeout
+    )
+
+    async def run() -> tuple[str, str]:
+        result = await diagnose_for_handoff(args.cluster, access)
+        paging = await page(result) if args.page else ""
+        return handoff_for(result, requested_by=None).text, paging
+
+    try:
+        text, paging = asyncio.run(run())
+    except CheckFailed as failed:
+        raise UsageProblem(f"{failed.what_failed} ({failed.try_next})") from None
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if paging:
+        print(paging)
+    return EXIT_PROBLEMS if paging.startswith("Paging failed") else 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

@@ -74,7 +74,7 @@ class SlackPoster:
         )
 
     async def upload(
-        self, channel: str, thread_ts: str, *, filename: str, content: str, title: str, comment: str
+        self, channel: str, thread_ts: str, *, filename: str, content: str | bytes, title: str, comment: str
     ) -> None:
         await self._call(
             "files.upload",

@@ -20,6 +20,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
 
 from bot.check_job import CheckRequest, run_check_job
+from bot.escalate_job import EscalateRequest, run_escalate_job
+from bot.gather_job import GatherRequest, run_gather_job
 from bot.jobs import JobQueue
 from bot.settings import Settings
 from bot.slack_api import SlackPoster
@@ -31,12 +33,8 @@ EVENTS = ("app_mention",)
 BUTTONS = re.compile(r"^calico_")
 
 NOT_YET = {
-    Verb.GATHER: "`gather` (the runbook's data bundle) is not built yet. Until then: `calico-bot check {cluster} --json` "
-    "and the kubectl commands in the runbook's “Logs and Data to Gather” section.",
     Verb.HISTORY: "`history` needs the audit log of approved actions, which is not built yet: no action has ever been "
     "run by calico-bot on {cluster}.",
-    Verb.ESCALATE: "`escalate` is not built yet. Escalate by hand: PagerDuty “Alchemy - Containers Tribe - "
-    "armada-network”, #armada-network, or an armada-network GHE issue, with the diagnosis card of {cluster}.",
 }
 BUTTON_NOT_YET = (
     "Approval-gated actions are not built yet, so this button does nothing: nothing was changed on the cluster. "
@@ -75,7 +73,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(text=reply)
             return
         await ack()
-        await _start_check(
+        await _start(
             deps,
             parsed,
             channel=channel,
@@ -97,8 +95,61 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if reply is not None:
             await deps.slack.ephemeral(channel, user, reply)
             return
-        await _start_check(
-            deps, parsed, channel=channel, user=user, request_id=f"{channel}:{event.get('ts', '')}"
+        await _start(deps, parsed, channel=channel, user=user, request_id=f"{channel}:{event.get('ts', '')}")
+
+    @app.action(re.compile(r"^calico_(runbook|escalation_link)"))
+    async def on_link_button(ack: AsyncAck) -> None:
+        await ack()  # a link button: Slack opens the URL; nothing to do
+
+    @app.action(re.compile(r"^calico_escalate"))
+    async def on_escalate_button(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
+        await ack()
+        value = _button_value(body)
+        channel = (body.get("channel") or {}).get("id", "")
+        user = (body.get("user") or {}).get("id", "")
+        parsed = parse(f"escalate {value.get('cluster', '')}")
+        if isinstance(parsed, UsageError) or not channel:
+            await respond(
+                text="This button names no cluster. Use `/calico escalate <cluster>`.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        thread = (body.get("container") or {}).get("message_ts") or None
+        action_ts = (body.get("actions") or [{}])[0].get("action_ts", "")
+        await _start(
+            deps,
+            parsed,
+            channel=channel,
+            user=user,
+            request_id=f"button:{thread}:escalate:{action_ts}",
+            thread_ts=thread,
+        )
+
+    @app.action(re.compile(r"^calico_gather"))
+    async def on_gather_button(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
+        await ack()
+        value = _button_value(body)
+        channel = (body.get("channel") or {}).get("id", "")
+        user = (body.get("user") or {}).get("id", "")
+        node = str(value.get("target", ""))
+        parsed = parse(f"gather {value.get('cluster', '')} {node}")
+        if isinstance(parsed, UsageError) or not channel:
+            await respond(
+                text=f"This card names no single worker to gather from. Use `/calico gather {value.get('cluster', '<cluster>')} <worker>`.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        thread = (body.get("container") or {}).get("message_ts") or None
+        action_ts = (body.get("actions") or [{}])[0].get("action_ts", "")
+        await _start(
+            deps,
+            parsed,
+            channel=channel,
+            user=user,
+            request_id=f"button:{thread}:{node}:{action_ts}",
+            thread_ts=thread,
         )
 
     @app.action(BUTTONS)
@@ -109,15 +160,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-def _clicked(body: dict[str, Any]) -> str:
-    """`cordon 10.1.2.3` from a button's JSON value (empty when it is not ours)."""
+def _button_value(body: dict[str, Any]) -> dict[str, Any]:
+    """The JSON value of the clicked button ({} when it is not ours)."""
     actions = body.get("actions") or [{}]
     try:
         value = json.loads(actions[0].get("value") or "{}")
     except json.JSONDecodeError:
-        return ""
-    if not isinstance(value, dict):
-        return ""
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _clicked(body: dict[str, Any]) -> str:
+    """`cordon 10.1.2.3` from a button's JSON value (empty when it is not ours)."""
+    value = _button_value(body)
     return f"{value.get('kind', '')} {value.get('target', '')}".strip()
 
 
@@ -129,17 +184,41 @@ def _immediate_reply(command: Command) -> str | None:
     return None
 
 
-async def _start_check(deps: Deps, command: Command, *, channel: str, user: str, request_id: str) -> None:
-    request = CheckRequest(
-        cluster=command.cluster, node=command.node, channel=channel, user=user, request_id=request_id
-    )
+async def _start(
+    deps: Deps, command: Command, *, channel: str, user: str, request_id: str, thread_ts: str | None = None
+) -> None:
+    """Hand a check or a gather to the job queue (the same request twice runs once)."""
+    if command.verb == Verb.ESCALATE:
+        escalate = EscalateRequest(
+            cluster=command.cluster, channel=channel, user=user, request_id=request_id, thread_ts=thread_ts
+        )
 
-    async def job() -> None:
-        await run_check_job(request, slack=deps.slack, access=deps.settings.access)
+        async def job() -> None:
+            await run_escalate_job(escalate, slack=deps.slack, access=deps.settings.access)
 
-    accepted = await deps.queue.enqueue(f"check:{request_id}", job)
-    if not accepted:
-        log.info("duplicate check request %s ignored", request_id)
+    elif command.verb == Verb.GATHER:
+        gather = GatherRequest(
+            cluster=command.cluster,
+            node=command.node,
+            channel=channel,
+            user=user,
+            request_id=request_id,
+            thread_ts=thread_ts,
+        )
+
+        async def job() -> None:
+            await run_gather_job(gather, slack=deps.slack, access=deps.settings.access)
+
+    else:
+        check = CheckRequest(
+            cluster=command.cluster, node=command.node, channel=channel, user=user, request_id=request_id
+        )
+
+        async def job() -> None:
+            await run_check_job(check, slack=deps.slack, access=deps.settings.access)
+
+    if not await deps.queue.enqueue(f"{command.verb.value}:{request_id}", job):
+        log.info("duplicate %s request %s ignored", command.verb.value, request_id)
 
 
 EVENT_MEMORY_SECONDS = 3600.0

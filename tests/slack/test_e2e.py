@@ -307,3 +307,33 @@ async def test_socket_mode_end_to_end(sim_kubeconfig: Path) -> None:
         finally:
             proc.terminate()
             await asyncio.wait_for(proc.wait(), 30)
+
+
+async def test_gather_uploads_the_bundle_into_slack(bot: Bot) -> None:
+    import io
+    import tarfile
+
+    status, _body, _s = await bot.command("gather sim-50 10.188.156.137")
+    assert status == 200
+    uploads = await bot.fake.wait_for_upload(timeout=30)
+    upload = uploads[0]
+    assert upload.filename.endswith(".tar.gz")
+    with tarfile.open(fileobj=io.BytesIO(upload.content), mode="r:gz") as archive:
+        names = [m.name.split("/", 1)[1] for m in archive.getmembers()]
+        content = b"".join(archive.extractfile(m).read() for m in archive.getmembers())  # type: ignore[union-attr]
+    assert "summary.txt" in names
+    assert "describe-node-10.188.156.137.txt" in names
+    assert any(n.endswith("-calico-node-previous.log") for n in names)
+    assert CANARY.encode() not in content
+    assert "describe" in str(upload.initial_comment)
+
+
+async def test_escalate_posts_the_handoff(bot: Bot) -> None:
+    status, _body, _s = await bot.command("escalate sim-50")
+    assert status == 200
+    posted = await bot.fake.wait_for("chat.postMessage", timeout=30)
+    text = str(posted[-1].params)
+    assert "Escalation" in text
+    assert "issues/new?title=" in text
+    assert "Paging: not done" in text
+    assert CANARY not in text

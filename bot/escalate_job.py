@@ -1,0 +1,101 @@
+"""Escalation: the hand-off for armada-network, from the terminal (`calico-bot escalate`) and Slack
+(`/calico escalate`, the card's Escalate button).
+
+The hand-off is built from a fresh diagnosis (bot.escalation, pure). Paging PagerDuty is optional
+and changes who gets woken up, so it is treated like a destructive action: in Slack it needs the
+approval flow, which is not built yet — the hand-off says so and nobody is paged; from a terminal
+`--page` is the operator's own explicit decision. A PagerDuty failure never stops the hand-off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from bot import cards
+from bot.checking import CheckFailed, CheckResult, ClusterAccess, run_check
+from bot.escalation import (
+    EscalationLinks,
+    Handoff,
+    build_handoff,
+    handoff_message,
+    pagerduty_event,
+    paging_status,
+)
+from bot.pagerduty import DEFAULT_EVENTS_URL, send_event
+from bot.slack_api import SlackError, SlackPoster
+
+log = logging.getLogger(__name__)
+ROUTING_KEY_ENV = "CALICO_BOT_PAGERDUTY_ROUTING_KEY"
+EVENTS_URL_ENV = "CALICO_BOT_PAGERDUTY_EVENTS_URL"
+CROSSPOST_ENV = "CALICO_BOT_ESCALATION_CHANNEL"
+SLACK_PAGING_NOT_YET = (
+    "Paging: not done. Triggering PagerDuty needs an approval like a destructive action, and approvals are "
+    "not built yet: page armada-network by hand with the escalation policy below."
+)
+
+
+@dataclass(frozen=True)
+class EscalateRequest:
+    cluster: str
+    channel: str
+    user: str
+    request_id: str
+    thread_ts: str | None = None
+
+
+async def diagnose_for_handoff(cluster: str, access: ClusterAccess) -> CheckResult:
+    """A fresh diagnosis; a cluster that could not be read still yields its (unknown) diagnosis."""
+    try:
+        return await run_check(cluster, access)
+    except CheckFailed as failed:
+        if failed.result is None:
+            raise
+        return failed.result
+
+
+async def page(result: CheckResult) -> str:
+    """Trigger PagerDuty (when a routing key is configured); the paging line for the hand-off."""
+    routing_key = os.environ.get(ROUTING_KEY_ENV, "")
+    if not routing_key:
+        return f"Paging: not configured ({ROUTING_KEY_ENV} is not set)."
+    event = pagerduty_event(result.diagnosis, routing_key=routing_key)
+    outcome = await send_event(event, url=os.environ.get(EVENTS_URL_ENV) or DEFAULT_EVENTS_URL)
+    return paging_status(outcome)
+
+
+def handoff_for(result: CheckResult, *, requested_by: str | None) -> Handoff:
+    return build_handoff(
+        result.diagnosis,
+        links=EscalationLinks.from_env(os.environ),
+        actions=(),  # the audit stream comes with approvals; nothing has been run by the bot yet
+        bundle_name=None,
+        requested_by=requested_by,
+    )
+
+
+async def run_escalate_job(request: EscalateRequest, *, slack: SlackPoster, access: ClusterAccess) -> None:
+    try:
+        result = await diagnose_for_handoff(request.cluster, access)
+    except CheckFailed as failed:
+        await slack.post(
+            request.channel,
+            cards.error_card(
+                request.cluster,
+                what_failed=failed.what_failed,
+                try_next=failed.try_next,
+                requested_by=request.user,
+            ),
+            thread_ts=request.thread_ts,
+        )
+        return
+    handoff = handoff_for(result, requested_by=request.user)
+    message = handoff_message(handoff, result.diagnosis, paging=SLACK_PAGING_NOT_YET)
+    await slack.post(request.channel, message, thread_ts=request.thread_ts)
+    crosspost = os.environ.get(CROSSPOST_ENV, "").strip()
+    if crosspost and crosspost != request.channel:
+        try:
+            await slack.post(crosspost, message)
+        except SlackError as exc:
+            log.warning("could not cross-post the hand-off to %s: %s", crosspost, exc.error)

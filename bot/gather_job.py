@@ -1,0 +1,113 @@
+"""The Slack side of `/calico gather <cluster> <worker>` (and the card's Gather button):
+post "gathering…", build the runbook's bundle with the same code as `calico-bot gather`, upload it
+into the thread with a short account of what it holds, or end in an error card."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot import cards
+from bot.checking import CheckFailed, ClusterAccess
+from bot.gather import Bundle, GatherLimits, gather_cluster
+from bot.slack_api import SlackError, SlackPoster
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GatherRequest:
+    cluster: str
+    node: str
+    channel: str
+    user: str
+    request_id: str
+    thread_ts: str | None = None
+
+
+def bundle_comment(bundle: Bundle, cluster: str, node: str) -> str:
+    """What the uploaded bundle holds, in a few lines."""
+    logs = sum(1 for path, _size in bundle.files if "/logs/" in path)
+    describes = sum(1 for path, _size in bundle.files if "/describe-" in path)
+    lines = [
+        f"📦 Runbook data for worker `{node}` on *{cards.escape(cluster)}*: {describes} `describe` outputs, "
+        f"{logs} container logs, the diagnosis JSON and `summary.txt` (redacted)."
+    ]
+    for problem in bundle.problems[:5]:
+        lines.append(f"⚠️ {cards.escape(problem)}")
+    if len(bundle.problems) > 5:
+        lines.append(f"… {len(bundle.problems) - 5} more in summary.txt")
+    if bundle.notes:
+        lines.append(f"ℹ️ {len(bundle.notes)} note(s) (limits hit, containers not started) in summary.txt")
+    return "\n".join(lines)
+
+
+async def run_gather_job(
+    request: GatherRequest,
+    *,
+    slack: SlackPoster,
+    access: ClusterAccess,
+    limits: GatherLimits | None = None,
+) -> None:
+    progress = _text_message(
+        f"📦 Gathering the runbook's data for worker `{request.node}` on *{cards.escape(request.cluster)}*… "
+        f"(requested by <@{request.user}>)"
+    )
+    ts = await slack.post(request.channel, progress, thread_ts=request.thread_ts)
+    thread = request.thread_ts or ts
+    try:
+        bundle = await gather_cluster(request.cluster, request.node, access, limits=limits or GatherLimits())
+    except CheckFailed as failed:
+        await slack.update(
+            request.channel,
+            ts,
+            cards.error_card(
+                request.cluster,
+                what_failed=failed.what_failed,
+                try_next=failed.try_next,
+                requested_by=request.user,
+            ),
+        )
+        return
+    except Exception as exc:
+        log.exception("gather of %s %s failed", request.cluster, request.node)
+        await slack.update(
+            request.channel,
+            ts,
+            cards.error_card(
+                request.cluster,
+                what_failed=f"gathering stopped with an internal error ({type(exc).__name__})",
+                try_next=f"run `calico-bot gather {request.cluster} {request.node}` from a terminal",
+                requested_by=request.user,
+            ),
+        )
+        return
+    comment = bundle_comment(bundle, request.cluster, request.node)
+    try:
+        await slack.upload(
+            request.channel,
+            thread,
+            filename=bundle.name,
+            content=bundle.data,
+            title=bundle.name,
+            comment=comment,
+        )
+    except SlackError as exc:
+        await slack.update(
+            request.channel,
+            ts,
+            cards.error_card(
+                request.cluster,
+                what_failed=f"the bundle was built but Slack refused the upload ({exc.error})",
+                try_next="check that the app has files:write and is in this channel, or run `calico-bot gather` in a terminal",
+                requested_by=request.user,
+            ),
+        )
+        return
+    await slack.update(request.channel, ts, _text_message(comment))
+
+
+def _text_message(mrkdwn: str) -> cards.Message:
+    return cards.Message(
+        text=mrkdwn[:2900], blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn[:2900]}}]
+    )
