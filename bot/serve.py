@@ -45,7 +45,9 @@ def build_web_app(app: AsyncApp, settings: Settings, queue: InProcessQueue) -> w
         return web.json_response({"ok": True})
 
     async def readyz(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "mode": "socket" if settings.socket_mode else "http", "jobs": queue.running})
+        return web.json_response(
+            {"ok": True, "mode": "socket" if settings.socket_mode else "http", "jobs": queue.running}
+        )
 
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/readyz", readyz)
@@ -87,7 +89,9 @@ async def serve(settings: Settings) -> None:
 
 
 def run_serve() -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = load_settings(os.environ)
     except ConfigError as exc:

@@ -71,7 +71,10 @@ def test_interactivity_and_modes() -> None:
     assert SOCKET["settings"]["interactivity"]["is_enabled"] is True
     assert HTTP["settings"]["socket_mode_enabled"] is False
     assert SOCKET["settings"]["socket_mode_enabled"] is True
-    urls = {HTTP["settings"]["interactivity"]["request_url"], HTTP["settings"]["event_subscriptions"]["request_url"]}
+    urls = {
+        HTTP["settings"]["interactivity"]["request_url"],
+        HTTP["settings"]["event_subscriptions"]["request_url"],
+    }
     urls |= {c["url"] for c in HTTP["features"]["slash_commands"]}
     assert len(urls) == 1
     assert urls.pop().endswith("/slack/events")
