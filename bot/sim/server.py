@@ -46,7 +46,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from bot.sim.generate import DAEMONSETS, NODES, PODS, ClusterBuilder
+from bot.sim.generate import DAEMONSETS, NODES, PODS, ClusterBuilder, rtype
 from bot.sim.scenario import Scenario, load_scenario
 from bot.sim.store import (
     RESOURCE_TYPES,
@@ -64,6 +64,12 @@ from bot.sim.store import (
     rfc3339,
 )
 
+SECRETS, ROLES, ROLE_BINDINGS = (
+    rtype("secrets"),
+    rtype("roles", "rbac.authorization.k8s.io"),
+    rtype("rolebindings", "rbac.authorization.k8s.io"),
+)
+BGP_SECRET, BGP_RBAC = "calico-bgp-password", "bgp-secret-access"
 DEFAULT_USER = "system:serviceaccount:calico-bot:calico-bot"
 DUMP_NAMESPACES = ("kube-system", "calico-system", "default", "tigera-operator")
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
@@ -848,6 +854,40 @@ class SimCluster:
             self._sync_unschedulable_taint(obj)
         elif obj.rtype is DAEMONSETS and event == "DELETED":
             self.builder.pinned.add((DAEMONSETS.key, obj.namespace, obj.name))
+        elif (
+            obj.rtype in (SECRETS, ROLES, ROLE_BINDINGS)
+            and event == "ADDED"
+            and obj.namespace == "calico-system"
+        ):
+            self._bgp_password_readable()
+
+    def _bgp_password_readable(self) -> None:
+        """confd in calico-system can read the BGP password again (the runbook's fix, S6): BGP peers
+        establish and the calico-node pods that only failed BGP turn Ready."""
+        have = (
+            self.store.find(SECRETS, "calico-system", BGP_SECRET) is not None
+            and self.store.find(ROLES, "calico-system", BGP_RBAC) is not None
+            and self.store.find(ROLE_BINDINGS, "calico-system", BGP_RBAC) is not None
+        )
+        if not have:
+            return
+        stamp = rfc3339(self._clock())
+        for pod in list(self.store.iter_all()):
+            if pod.rtype is not PODS or pod.namespace != "calico-system":
+                continue
+            doc = pod.doc()
+            if (doc.get("metadata") or {}).get("labels", {}).get("k8s-app") != "calico-node":
+                continue
+            status = doc.get("status") or {}
+            main = [c for c in status.get("containerStatuses") or [] if c.get("name") == "calico-node"]
+            if not main or main[0].get("ready") or "running" not in (main[0].get("state") or {}):
+                continue
+            main[0]["ready"] = True
+            for cond in status.get("conditions") or []:
+                if cond.get("type") in ("Ready", "ContainersReady") and cond.get("status") != "True":
+                    cond.update(status="True", lastTransitionTime=stamp)
+            self.store.put(doc, rtype=PODS)
+        self.builder.refresh_derived()
 
     def _is_ds_pod(self, doc: Json) -> bool:
         meta = doc.get("metadata") or {}
