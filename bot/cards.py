@@ -513,26 +513,13 @@ def _verdict(diagnosis: Diagnosis) -> tuple[str, str, str]:
     verdict = diagnosis.verdict
     if verdict == "healthy":
         return "✅", "Healthy", "calico-node is running and Ready on every worker, and nothing is unknown"
-    problems = _problem_situations(diagnosis)
+    problems = diagnosis.problem_situations()
     if verdict == "problems":
         worst = _worst(f for f in diagnosis.findings if f.severity in _PROBLEM)
         emoji = "🟠" if worst == Severity.WARNING else "🔴"
         label = "Warning" if worst == Severity.WARNING else "Problems found"
         return emoji, label, _plural(len(problems), "runbook situation")
     return "❔", "Unknown", "no problem found, but some things could not be read or judged"
-
-
-def _problem_situations(diagnosis: Diagnosis) -> list[Situation]:
-    """The situations other than healthy, each id once (the first summary wins)."""
-    unique: dict[SituationId, Situation] = {}
-    for situation in diagnosis.situations:
-        if situation.id != SituationId.HEALTHY:
-            unique.setdefault(situation.id, situation)
-    return list(unique.values())
-
-
-def _situation_findings(diagnosis: Diagnosis, sid: SituationId) -> list[Finding]:
-    return [f for f in diagnosis.findings if f.situation == sid and f.severity in _PROBLEM]
 
 
 def _mentions_node(finding: Finding, node: str | None) -> bool:
@@ -819,7 +806,7 @@ def _footer(diagnosis: Diagnosis, requested_by: str | None) -> Block:
 
 def _fallback(diagnosis: Diagnosis, emoji: str, label: str, sentence: str) -> str:
     text = f"{emoji} {diagnosis.cluster}: {label} — {sentence}"
-    problems = _problem_situations(diagnosis)
+    problems = diagnosis.problem_situations()
     if problems:
         text += ": " + "; ".join(f"{s.id}: {_one_line(s.summary)}" for s in problems)
     elif diagnosis.unknowns:
@@ -857,8 +844,8 @@ def diagnosis_card(
             )
         blocks.append(_context(about))
 
-    problems = _problem_situations(diagnosis)
-    grouped = [(s, _situation_findings(diagnosis, s.id)) for s in problems]
+    problems = diagnosis.problem_situations()
+    grouped = [(s, diagnosis.problem_findings(s.id)) for s in problems]
     if node_filter:
         grouped = [(s, sorted(fs, key=lambda f: not _mentions_node(f, node_filter))) for s, fs in grouped]
         grouped.sort(key=lambda sf: not any(_mentions_node(f, node_filter) for f in sf[1]))
@@ -1044,7 +1031,7 @@ def _finding_blocks(finding: Finding) -> list[Block]:
 def _thread_blocks(diagnosis: Diagnosis) -> Iterator[tuple[Block, int]]:
     """The thread's blocks, lazily, each with the number of findings complete before it."""
     done = 0
-    problems = _problem_situations(diagnosis)
+    problems = diagnosis.problem_situations()
     listed: set[Finding] = set()
     if not problems:
         emoji, label, sentence = _verdict(diagnosis)

@@ -37,32 +37,22 @@ async def run_check_job(request: CheckRequest, *, slack: SlackPoster, access: Cl
     updater = asyncio.create_task(_report_progress(request, ts, progress, slack))
     try:
         result = await run_check(request.cluster, access, progress=progress)
-    except CheckFailed as failed:
+    except (
+        Exception
+    ) as exc:  # CheckFailed says what to try; anything else: the user hears, the log has the details
+        if not isinstance(exc, CheckFailed):
+            log.exception("check of %s failed", request.cluster)
         await _stop(updater)
         await _replace(
             slack,
             request,
             ts,
-            cards.error_card(
+            failure_card(
                 request.cluster,
-                what_failed=failed.what_failed,
-                try_next=failed.try_next,
-                requested_by=request.user,
-            ),
-        )
-        return
-    except Exception as exc:  # the user must hear about it; the details go to the log
-        log.exception("check of %s failed", request.cluster)
-        await _stop(updater)
-        await _replace(
-            slack,
-            request,
-            ts,
-            cards.error_card(
-                request.cluster,
-                what_failed=f"the check stopped with an internal error ({type(exc).__name__})",
-                try_next="try again; if it happens again, run `calico-bot check` from a terminal and escalate",
-                requested_by=request.user,
+                exc,
+                user=request.user,
+                doing="the check",
+                terminal=f"calico-bot check {request.cluster}",
             ),
         )
         return
@@ -90,6 +80,20 @@ async def run_check_job(request: CheckRequest, *, slack: SlackPoster, access: Cl
         )
     except SlackError as exc:
         log.warning("could not upload the diagnosis JSON: %s", exc)
+
+
+def failure_card(cluster: str, exc: Exception, *, user: str, doing: str, terminal: str) -> cards.Message:
+    """The error card for a job that could not finish: what failed and what to try."""
+    if isinstance(exc, CheckFailed):
+        return cards.error_card(
+            cluster, what_failed=exc.what_failed, try_next=exc.try_next, requested_by=user
+        )
+    return cards.error_card(
+        cluster,
+        what_failed=f"{doing} stopped with an internal error ({type(exc).__name__})",
+        try_next=f"try again; if it happens again, run `{terminal}` from a terminal and escalate",
+        requested_by=user,
+    )
 
 
 async def _report_progress(request: CheckRequest, ts: str, progress: Progress, slack: SlackPoster) -> None:

@@ -190,19 +190,6 @@ def _utc(when: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _problems(diagnosis: Diagnosis) -> list[Situation]:
-    """The situations other than healthy, each id once (the first summary wins)."""
-    unique: dict[SituationId, Situation] = {}
-    for situation in diagnosis.situations:
-        if situation.id != SituationId.HEALTHY:
-            unique.setdefault(situation.id, situation)
-    return list(unique.values())
-
-
-def _findings_of(diagnosis: Diagnosis, sid: SituationId) -> list[Finding]:
-    return [f for f in diagnosis.findings if f.situation == sid and f.severity in _PROBLEM]
-
-
 def _situation_title(sid: SituationId) -> str:
     return SITUATION_TITLE.get(sid, str(sid))
 
@@ -236,7 +223,7 @@ def _affected(diagnosis: Diagnosis) -> dict[str, str]:
 
 
 def _verdict(diagnosis: Diagnosis) -> str:
-    problems = _problems(diagnosis)
+    problems = diagnosis.problem_situations()
     if problems:
         count = len(problems)
         return f"problems found ({count} runbook situation{'s' if count != 1 else ''})"
@@ -247,7 +234,7 @@ def _verdict(diagnosis: Diagnosis) -> str:
 
 
 def _headline(diagnosis: Diagnosis) -> str:
-    problems = _problems(diagnosis)
+    problems = diagnosis.problem_situations()
     if problems:
         return _one_line(problems[0].summary) or _situation_title(problems[0].id)
     if diagnosis.healthy:
@@ -303,11 +290,11 @@ def _handoff_text(
         facts += f" · escalated by {_one_line(requested_by)}"
     out += [facts, f"Verdict: {_verdict(diagnosis)}", ""]
 
-    problems = _problems(diagnosis)
+    problems = diagnosis.problem_situations()
     if problems:
         out.append("Situations")
         for number, situation in enumerate(problems[:SITUATIONS_MAX], start=1):
-            findings = _findings_of(diagnosis, situation.id)
+            findings = diagnosis.problem_findings(situation.id)
             _, url = _runbook_link(situation.id, findings)
             out.append(f"  {number}. {_situation_title(situation.id)} [{situation.id}]")
             out.append(f"     {_cut(_one_line(situation.summary), 500)}")
@@ -410,12 +397,12 @@ def github_issue_body(
     out.append(f"- **Runbook:** [calico-node troubleshooting]({RUNBOOK_URL})")
     out.append("")
 
-    problems = _problems(diagnosis)
+    problems = diagnosis.problem_situations()
     out.append("### Situations")
     out.append("")
     if problems:
         for number, situation in enumerate(problems[:SITUATIONS_MAX], start=1):
-            section, url = _runbook_link(situation.id, _findings_of(diagnosis, situation.id))
+            section, url = _runbook_link(situation.id, diagnosis.problem_findings(situation.id))
             out.append(
                 f"{number}. **{_situation_title(situation.id)}** ({_md_code(situation.id)}): "
                 f"{_cut(_one_line(situation.summary), 500)} — runbook: [{_cut(section, 120)}]({url})"
@@ -473,7 +460,7 @@ def github_issue_body(
     out.append(f"{_md_code(bundle_name)} (attached in the Slack thread)" if bundle_name else "None gathered.")
     out.append("")
 
-    findings = [f for s in problems for f in _findings_of(diagnosis, s.id)]
+    findings = [f for s in problems for f in diagnosis.problem_findings(s.id)]
     findings = list(dict.fromkeys(findings))  # a situation listed twice: its findings once
     if findings:
         out.append("### Key evidence")
@@ -781,9 +768,9 @@ def handoff_message(handoff: Handoff, diagnosis: Diagnosis, *, paging: str | Non
         emoji = "⚠️" if failed else "📟"
         blocks.append(_section(f"{emoji} {_prose(paging, 1500)}"))
 
-    problems = _problems(diagnosis)
+    problems = diagnosis.problem_situations()
     for number, situation in enumerate(problems[:SLACK_SITUATIONS_MAX], start=1):
-        blocks.append(_situation_section(number, situation, _findings_of(diagnosis, situation.id)))
+        blocks.append(_situation_section(number, situation, diagnosis.problem_findings(situation.id)))
     if len(problems) > SLACK_SITUATIONS_MAX:
         rest = problems[SLACK_SITUATIONS_MAX:]
         ids = ", ".join(_code(s.id, 60) for s in rest[:20])
@@ -873,7 +860,7 @@ def pagerduty_event(
 ) -> dict[str, Any]:
     """A PagerDuty Events API v2 `trigger` for the cluster (dedup key `calico-bot/<cluster>`)."""
     cluster = _one_line(diagnosis.cluster) or "unknown-cluster"
-    problems = _problems(diagnosis)
+    problems = diagnosis.problem_situations()
     what = "; ".join(f"{s.id}: {_one_line(s.summary)}" for s in problems) or _verdict(diagnosis)
     summary = _cut(f"{summary_prefix}: {cluster}: {what}", PD_SUMMARY_MAX)
     evidence = [
@@ -884,7 +871,7 @@ def pagerduty_event(
             "evidence": _evidence(f, KEY_EVIDENCE_LINES, KEY_EVIDENCE_CHARS),
         }
         for s in problems[:SLACK_SITUATIONS_MAX]
-        for f in _findings_of(diagnosis, s.id)[:KEY_FINDINGS]
+        for f in diagnosis.problem_findings(s.id)[:KEY_FINDINGS]
     ]
     affected = _affected(diagnosis)
     first = str(problems[0].id) if problems else ("healthy" if diagnosis.healthy else "unknown")

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from bot import cards
+from bot.check_job import failure_card
 from bot.checking import CheckFailed, ClusterAccess
 from bot.gather import Bundle, GatherLimits, gather_cluster
 from bot.slack_api import SlackError, SlackPoster
@@ -57,29 +58,16 @@ async def run_gather_job(
     thread = request.thread_ts or ts
     try:
         bundle = await gather_cluster(request.cluster, request.node, access, limits=limits or GatherLimits())
-    except CheckFailed as failed:
+    except (
+        Exception
+    ) as exc:  # CheckFailed says what to try; anything else: the user hears, the log has the details
+        if not isinstance(exc, CheckFailed):
+            log.exception("gather of %s %s failed", request.cluster, request.node)
+        terminal = f"calico-bot gather {request.cluster} {request.node}"
         await slack.update(
             request.channel,
             ts,
-            cards.error_card(
-                request.cluster,
-                what_failed=failed.what_failed,
-                try_next=failed.try_next,
-                requested_by=request.user,
-            ),
-        )
-        return
-    except Exception as exc:
-        log.exception("gather of %s %s failed", request.cluster, request.node)
-        await slack.update(
-            request.channel,
-            ts,
-            cards.error_card(
-                request.cluster,
-                what_failed=f"gathering stopped with an internal error ({type(exc).__name__})",
-                try_next=f"run `calico-bot gather {request.cluster} {request.node}` from a terminal",
-                requested_by=request.user,
-            ),
+            failure_card(request.cluster, exc, user=request.user, doing="gathering", terminal=terminal),
         )
         return
     comment = bundle_comment(bundle, request.cluster, request.node)

@@ -143,6 +143,22 @@ class Diagnosis(msgspec.Struct, frozen=True, kw_only=True):
             return "problems"
         return "unknown"
 
+    def problem_situations(self) -> list[Situation]:
+        """The situations other than healthy, each id once (the first summary wins)."""
+        unique: dict[SituationId, Situation] = {}
+        for situation in self.situations:
+            if situation.id != SituationId.HEALTHY:
+                unique.setdefault(situation.id, situation)
+        return list(unique.values())
+
+    def problem_findings(self, situation: SituationId) -> list[Finding]:
+        """The critical and warning findings of one situation, in order."""
+        return [
+            f
+            for f in self.findings
+            if f.situation == situation and f.severity in (Severity.CRITICAL, Severity.WARNING)
+        ]
+
     @property
     def exit_code(self) -> int:
         """0 healthy, 1 problems found, 2 could not check."""

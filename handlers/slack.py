@@ -101,56 +101,42 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def on_link_button(ack: AsyncAck) -> None:
         await ack()  # a link button: Slack opens the URL; nothing to do
 
-    @app.action(re.compile(r"^calico_escalate"))
-    async def on_escalate_button(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
-        await ack()
-        value = _button_value(body)
-        channel = (body.get("channel") or {}).get("id", "")
-        user = (body.get("user") or {}).get("id", "")
-        parsed = parse(f"escalate {value.get('cluster', '')}")
-        if isinstance(parsed, UsageError) or not channel:
+    async def start_from_button(respond: AsyncRespond, body: dict[str, Any], verb: Verb) -> None:
+        """A read-only card button (Gather, Escalate) runs the same job as the command, in the card's thread."""
+        click = _Click.of(body)
+        words = f"{verb.value} {click.value.get('cluster', '')}"
+        if verb == Verb.GATHER:
+            words += f" {click.value.get('target', '')}"
+        parsed = parse(words)
+        if isinstance(parsed, UsageError) or not click.channel:
+            usage = (
+                "/calico gather <cluster> <worker>" if verb == Verb.GATHER else "/calico escalate <cluster>"
+            )
             await respond(
-                text="This button names no cluster. Use `/calico escalate <cluster>`.",
+                text=f"This card does not name what to {verb.value}. Use `{usage}`.",
                 response_type="ephemeral",
                 replace_original=False,
             )
             return
-        thread = (body.get("container") or {}).get("message_ts") or None
-        action_ts = (body.get("actions") or [{}])[0].get("action_ts", "")
+        request_id = f"button:{click.thread}:{verb.value}:{parsed.node}:{click.action_ts}"
         await _start(
             deps,
             parsed,
-            channel=channel,
-            user=user,
-            request_id=f"button:{thread}:escalate:{action_ts}",
-            thread_ts=thread,
+            channel=click.channel,
+            user=click.user,
+            request_id=request_id,
+            thread_ts=click.thread,
         )
+
+    @app.action(re.compile(r"^calico_escalate"))
+    async def on_escalate_button(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
+        await ack()
+        await start_from_button(respond, body, Verb.ESCALATE)
 
     @app.action(re.compile(r"^calico_gather"))
     async def on_gather_button(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
         await ack()
-        value = _button_value(body)
-        channel = (body.get("channel") or {}).get("id", "")
-        user = (body.get("user") or {}).get("id", "")
-        node = str(value.get("target", ""))
-        parsed = parse(f"gather {value.get('cluster', '')} {node}")
-        if isinstance(parsed, UsageError) or not channel:
-            await respond(
-                text=f"This card names no single worker to gather from. Use `/calico gather {value.get('cluster', '<cluster>')} <worker>`.",
-                response_type="ephemeral",
-                replace_original=False,
-            )
-            return
-        thread = (body.get("container") or {}).get("message_ts") or None
-        action_ts = (body.get("actions") or [{}])[0].get("action_ts", "")
-        await _start(
-            deps,
-            parsed,
-            channel=channel,
-            user=user,
-            request_id=f"button:{thread}:{node}:{action_ts}",
-            thread_ts=thread,
-        )
+        await start_from_button(respond, body, Verb.GATHER)
 
     @app.action(BUTTONS)
     async def on_button(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
@@ -158,6 +144,27 @@ def register(app: AsyncApp, deps: Deps) -> None:
         clicked = _clicked(body)
         text = BUTTON_NOT_YET + (f"\nYou clicked: {clicked}" if clicked else "")
         await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+@dataclass(frozen=True)
+class _Click:
+    """Who clicked which of our buttons where: the fields of a block_actions payload we use."""
+
+    value: dict[str, Any]
+    channel: str
+    user: str
+    thread: str | None
+    action_ts: str
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> _Click:
+        return cls(
+            value=_button_value(body),
+            channel=(body.get("channel") or {}).get("id", ""),
+            user=(body.get("user") or {}).get("id", ""),
+            thread=(body.get("container") or {}).get("message_ts") or None,
+            action_ts=str((body.get("actions") or [{}])[0].get("action_ts", "")),
+        )
 
 
 def _button_value(body: dict[str, Any]) -> dict[str, Any]:

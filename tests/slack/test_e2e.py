@@ -337,3 +337,28 @@ async def test_escalate_posts_the_handoff(bot: Bot) -> None:
     assert "issues/new?title=" in text
     assert "Paging: not done" in text
     assert CANARY not in text
+
+
+async def test_gather_button_uploads_into_the_cards_thread(bot: Bot) -> None:
+    from tests.slack.signing import block_actions_body
+
+    value = '{"kind": "gather", "cluster": "sim-50", "target": "10.188.156.137"}'
+    body = block_actions_body(
+        "calico_gather:1", value, message_ts="1700000001.000100", response_url=bot.fake.response_url("g")
+    )
+    status, _text, _s = await bot.post(body, sign(body, SECRET, content_type=FORM))
+    assert status == 200
+    uploads = await bot.fake.wait_for_upload(timeout=30)
+    assert uploads[0].thread_ts == "1700000001.000100"
+
+
+async def test_gather_button_without_a_worker_says_what_to_do(bot: Bot) -> None:
+    from tests.slack.signing import block_actions_body
+
+    value = '{"kind": "gather", "cluster": "sim-50", "target": "sim-50/cluster"}'
+    body = block_actions_body("calico_gather:1", value, response_url=bot.fake.response_url("g2"))
+    status, _text, _s = await bot.post(body, sign(body, SECRET, content_type=FORM))
+    assert status == 200
+    answers = await bot.fake.wait_for_responses("g2", timeout=10)
+    assert "/calico gather <cluster> <worker>" in str(answers[0].payload)
+    assert bot.fake.uploads == {}
