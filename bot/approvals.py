@@ -1,0 +1,405 @@
+"""Approvals: the record a button points at, who may decide it, and the text that says why.
+
+Pure: no I/O, no Redis (the Redis adapter is `bot.store`). Times are always passed in (`now`).
+
+An approval is one record with one id, the only thing a Slack button carries (ARCHITECTURE §7):
+
+    pending ──► approved ──► executing ──► succeeded | failed
+       │
+       ├──► denied
+       └──► expired
+
+`bot.store.Store.transition` performs each arrow as one atomic compare-and-set, so any number of
+clicks on any number of replicas moves a record along an arrow once. This module decides whether a
+*user* may take the first arrow (`may_decide`); the store decides whether the *record* still can.
+
+Configuration (`ApprovalPolicy.from_env`):
+
+| variable | meaning |
+|---|---|
+| `CALICO_BOT_APPROVER_USERS` | comma-separated Slack user ids (U…/W…) who may approve |
+| `CALICO_BOT_APPROVER_GROUPS` | comma-separated Slack user group ids (S…) whose members may approve |
+| `CALICO_BOT_SELF_APPROVAL` | comma-separated action kinds the requester may approve themselves (e.g. `cordon`); default none: the two-person rule holds for every action that changes the cluster |
+| `CALICO_BOT_APPROVAL_TTL_MINUTES` | how long a request stays open (default 15, at most 1440) |
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from bot.cards import mention, slack_date
+from checks.model import READ_ONLY_ACTIONS, ActionKind
+
+DEFAULT_TTL = timedelta(minutes=15)
+MAX_TTL_MINUTES = 24 * 60
+
+ENV_APPROVER_USERS = "CALICO_BOT_APPROVER_USERS"
+ENV_APPROVER_GROUPS = "CALICO_BOT_APPROVER_GROUPS"
+ENV_SELF_APPROVAL = "CALICO_BOT_SELF_APPROVAL"
+ENV_APPROVAL_TTL = "CALICO_BOT_APPROVAL_TTL_MINUTES"
+
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+GROUP_ID = re.compile(r"^S[A-Z0-9]{2,30}$")
+APPROVAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""What an approval id may look like (a button value is checked against it before any lookup)."""
+
+RULE_TWO_PERSON = "two-person rule: requester cannot approve"
+RULE_READ_ONLY = "read-only action: the requester may approve"
+
+
+def rule_self_allowed(action: ActionKind) -> str:
+    return f"self-approval allowed for {action} by configuration"
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    EXECUTING = "executing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+TRANSITIONS: Mapping[ApprovalState, frozenset[ApprovalState]] = {
+    ApprovalState.PENDING: frozenset({ApprovalState.APPROVED, ApprovalState.DENIED, ApprovalState.EXPIRED}),
+    ApprovalState.APPROVED: frozenset({ApprovalState.EXECUTING}),
+    ApprovalState.EXECUTING: frozenset({ApprovalState.SUCCEEDED, ApprovalState.FAILED}),
+}
+"""The only arrows there are; every other (from, to) pair is a programming error."""
+
+TERMINAL_STATES = frozenset(
+    {ApprovalState.DENIED, ApprovalState.EXPIRED, ApprovalState.SUCCEEDED, ApprovalState.FAILED}
+)
+
+
+def check_transition(from_states: Iterable[ApprovalState], to_state: ApprovalState) -> None:
+    """Raise ValueError unless every `from -> to` is an arrow of the state machine."""
+    sources = list(from_states)
+    if not sources:
+        raise ValueError("a transition needs at least one state to come from")
+    wrong = [f"{s} -> {to_state}" for s in sources if to_state not in TRANSITIONS.get(s, frozenset())]
+    if wrong:
+        raise ValueError(f"not a transition of an approval: {', '.join(wrong)}")
+
+
+class AuditKind(StrEnum):
+    """The `kind` of an audit entry (`bot.store.Store.audit`)."""
+
+    REQUEST = "request"  # someone asked for an action (outcome: pending)
+    DECISION = "decision"  # approved or denied (outcome says which)
+    REFUSAL = "refusal"  # a click or command that was refused (detail says why)
+    EXPIRY = "expiry"  # a request expired undecided
+    EXECUTION = "execution"  # the action was applied (outcome: succeeded / failed…)
+    VERIFICATION = "verification"  # the check after the action (outcome: verified / not verified…)
+
+
+def _utc(when: datetime, what: str) -> datetime:
+    if when.tzinfo is None:
+        raise ValueError(f"{what} must be timezone-aware (got {when.isoformat()})")
+    return when.astimezone(UTC)
+
+
+def _parse_time(text: str, what: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"approval field {what!r} is not an ISO time: {text!r}") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Approval:
+    id: str
+    cluster: str
+    action: ActionKind
+    target: str
+    reason: str
+    requester: str
+    created: datetime
+    expires: datetime
+    state: ApprovalState = ApprovalState.PENDING
+    approver: str = ""
+    decided_at: datetime | None = None
+    result: str = ""
+
+    def __post_init__(self) -> None:
+        if not APPROVAL_ID.match(self.id):
+            raise ValueError(f"approval id {self.id!r} is not of the form {APPROVAL_ID.pattern}")
+        object.__setattr__(self, "action", ActionKind(self.action))
+        object.__setattr__(self, "state", ApprovalState(self.state))
+        object.__setattr__(self, "created", _utc(self.created, "created"))
+        object.__setattr__(self, "expires", _utc(self.expires, "expires"))
+        if self.decided_at is not None:
+            object.__setattr__(self, "decided_at", _utc(self.decided_at, "decided_at"))
+        if self.expires < self.created:
+            raise ValueError("an approval cannot expire before it is created")
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        cluster: str,
+        action: ActionKind,
+        target: str,
+        reason: str,
+        requester: str,
+        now: datetime,
+        ttl: timedelta = DEFAULT_TTL,
+        id: str | None = None,
+    ) -> Approval:
+        """A pending request made at `now`, expiring `ttl` later, with a fresh random id."""
+        return cls(
+            id=id or uuid.uuid4().hex,
+            cluster=cluster,
+            action=action,
+            target=target,
+            reason=reason,
+            requester=requester,
+            created=now,
+            expires=now + ttl,
+        )
+
+    def expired_at(self, now: datetime) -> bool:
+        """True when the request is still pending but its time is up."""
+        return self.state == ApprovalState.PENDING and _utc(now, "now") >= self.expires
+
+    def to_fields(self) -> dict[str, str]:
+        """The Redis hash. `expires_ms` (epoch milliseconds) is derived, for the atomic expiry test."""
+        return {
+            "id": self.id,
+            "cluster": self.cluster,
+            "action": str(self.action),
+            "target": self.target,
+            "reason": self.reason,
+            "requester": self.requester,
+            "created": self.created.isoformat(),
+            "expires": self.expires.isoformat(),
+            "expires_ms": str(epoch_ms(self.expires)),
+            "state": str(self.state),
+            "approver": self.approver,
+            "decided_at": self.decided_at.isoformat() if self.decided_at else "",
+            "result": self.result,
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> Approval:
+        """The record from its Redis hash; unknown fields are ignored, a missing one is a ValueError."""
+        missing = [
+            name
+            for name in ("id", "cluster", "action", "target", "requester", "created", "expires", "state")
+            if name not in fields
+        ]
+        if missing:
+            raise ValueError(f"approval record lacks {', '.join(missing)}")
+        decided = fields.get("decided_at", "")
+        try:
+            action = ActionKind(fields["action"])
+            state = ApprovalState(fields["state"])
+        except ValueError as exc:
+            raise ValueError(f"approval record {fields.get('id')!r}: {exc}") from None
+        return cls(
+            id=fields["id"],
+            cluster=fields["cluster"],
+            action=action,
+            target=fields["target"],
+            reason=fields.get("reason", ""),
+            requester=fields["requester"],
+            created=_parse_time(fields["created"], "created"),
+            expires=_parse_time(fields["expires"], "expires"),
+            state=state,
+            approver=fields.get("approver", ""),
+            decided_at=_parse_time(decided, "decided_at") if decided else None,
+            result=fields.get("result", ""),
+        )
+
+
+def epoch_ms(when: datetime) -> int:
+    return int(_utc(when, "time").timestamp() * 1000)
+
+
+# =================================================================================================
+# Policy
+# =================================================================================================
+
+
+class PolicyError(ValueError):
+    """Malformed approval configuration: one line per problem (`problems`)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _items(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    approver_users: frozenset[str] = frozenset()
+    approver_groups: frozenset[str] = frozenset()
+    self_approval_allowed: frozenset[ActionKind] = frozenset()
+    ttl: timedelta = DEFAULT_TTL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ApprovalPolicy:
+        """The policy from the environment; PolicyError lists every malformed value, one line each."""
+        problems: list[str] = []
+
+        users = _items(env.get(ENV_APPROVER_USERS, ""))
+        bad = [u for u in users if not USER_ID.match(u)]
+        if bad:
+            problems.append(
+                f"{ENV_APPROVER_USERS} has values that are not Slack user ids (U…/W…): {', '.join(bad)}"
+            )
+
+        groups = _items(env.get(ENV_APPROVER_GROUPS, ""))
+        bad = [g for g in groups if not GROUP_ID.match(g)]
+        if bad:
+            problems.append(
+                f"{ENV_APPROVER_GROUPS} has values that are not Slack user group ids (S…): {', '.join(bad)}"
+            )
+
+        kinds: set[ActionKind] = set()
+        unknown: list[str] = []
+        for name in _items(env.get(ENV_SELF_APPROVAL, "")):
+            try:
+                kinds.add(ActionKind(name.lower()))
+            except ValueError:
+                unknown.append(name)
+        if unknown:
+            problems.append(
+                f"{ENV_SELF_APPROVAL} has unknown action kinds: {', '.join(unknown)} "
+                f"(known: {', '.join(k.value for k in ActionKind)})"
+            )
+
+        ttl = DEFAULT_TTL
+        ttl_text = env.get(ENV_APPROVAL_TTL, "").strip()
+        if ttl_text:
+            if ttl_text.isdigit() and 1 <= int(ttl_text) <= MAX_TTL_MINUTES:
+                ttl = timedelta(minutes=int(ttl_text))
+            else:
+                problems.append(
+                    f"{ENV_APPROVAL_TTL} {ttl_text!r} is not a whole number of minutes from 1 to {MAX_TTL_MINUTES}"
+                )
+
+        if problems:
+            raise PolicyError(problems)
+        return cls(
+            approver_users=frozenset(users),
+            approver_groups=frozenset(groups),
+            self_approval_allowed=frozenset(kinds),
+            ttl=ttl,
+        )
+
+    def approvers_text(self) -> str:
+        """Who may approve, for a refusal: `members of <!subteam^S1> or <@U1>`."""
+        who = [f"members of <!subteam^{g}>" for g in sorted(self.approver_groups)]
+        who += [mention(u) for u in sorted(self.approver_users)]
+        if not who:
+            return f"nobody: no approvers are configured ({ENV_APPROVER_USERS}, {ENV_APPROVER_GROUPS})"
+        return who[0] if len(who) == 1 else ", ".join(who[:-1]) + " or " + who[-1]
+
+    def self_approval_text(self) -> str:
+        if not self.self_approval_allowed:
+            return f"no action allows self-approval ({ENV_SELF_APPROVAL} is empty)"
+        kinds = ", ".join(sorted(k.value for k in self.self_approval_allowed))
+        return f"self-approval is allowed by configuration for: {kinds}"
+
+
+def rule_for(action: ActionKind, policy: ApprovalPolicy) -> str:
+    """The rule that governs approving `action`, as the card shows it."""
+    if action in READ_ONLY_ACTIONS:
+        return RULE_READ_ONLY
+    if action in policy.self_approval_allowed:
+        return rule_self_allowed(action)
+    return RULE_TWO_PERSON
+
+
+# =================================================================================================
+# Decisions
+# =================================================================================================
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    """Why, in one or two sentences of Slack mrkdwn (shown to the clicking user)."""
+    rule: str
+    """The approval rule for this action (`rule_for`), shown on the card."""
+
+
+def describe(approval: Approval) -> str:
+    """The record's state in words: `approved by <@U1> <date>`, `expired <date>`, `pending`."""
+    by = mention(approval.approver) or "someone"
+    when = f" {slack_date(approval.decided_at)}" if approval.decided_at else ""
+    state = approval.state
+    if state == ApprovalState.PENDING:
+        return f"pending until {slack_date(approval.expires)}"
+    if state == ApprovalState.EXPIRED:
+        return f"expired {slack_date(approval.expires)} without a decision; nothing was done"
+    if state == ApprovalState.DENIED:
+        return f"denied by {by}{when}"
+    approved = f"approved by {by}{when}"
+    if state == ApprovalState.APPROVED:
+        return approved
+    if state == ApprovalState.EXECUTING:
+        return f"{approved}, now running"
+    result = f": {approval.result}" if approval.result else ""
+    return f"{approved}, {state}{result}"
+
+
+def may_decide(
+    approval: Approval,
+    user: str,
+    *,
+    group_members: frozenset[str],
+    policy: ApprovalPolicy,
+    now: datetime,
+    deny: bool = False,
+) -> Decision:
+    """May `user` approve (or, with `deny=True`, deny) `approval` at `now`?
+
+    `group_members` are the current members of `policy.approver_groups` (the caller resolves them,
+    cached). In order: a decided record, an expired request, a user who is not an approver, and the
+    two-person rule refuse. The requester may always withdraw (deny) their own pending request.
+    """
+    rule = rule_for(approval.action, policy)
+    if approval.state != ApprovalState.PENDING:
+        return Decision(False, f"Already {describe(approval)}.", rule)
+    if approval.expired_at(now):
+        minutes = round((approval.expires - approval.created).total_seconds() / 60)
+        return Decision(
+            False,
+            f"This request expired {slack_date(approval.expires)} (requests stay open {minutes} min); "
+            "nothing was done. Ask for it again if it is still needed.",
+            rule,
+        )
+    own = user == approval.requester
+    if deny and own:
+        return Decision(True, "the requester withdrew the request", rule)
+    if user in policy.approver_users:
+        why = f"{mention(user)} is a configured approver"
+    elif user in group_members:
+        why = f"{mention(user)} is a member of an approver group"
+    else:
+        return Decision(
+            False,
+            f"{mention(user) or 'You'} cannot decide calico-bot actions: approvers are {policy.approvers_text()}.",
+            rule,
+        )
+    if deny or not own or rule != RULE_TWO_PERSON:
+        return Decision(True, why if not own else f"{why}; {rule}", rule)
+    return Decision(
+        False,
+        f"You requested this `{approval.action}`: under the two-person rule someone else must approve it "
+        f"({policy.self_approval_text()}).",
+        rule,
+    )
