@@ -20,21 +20,35 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.jobs import InProcessQueue
+from bot.remediation import Remediation
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_api import SlackPoster, make_client
+from bot.store import Store
 from handlers.slack import Deps, register
 
 log = logging.getLogger("calico-bot")
 
 
-def build_app(settings: Settings, queue: InProcessQueue) -> AsyncApp:
+def build_app(settings: Settings, queue: InProcessQueue, store: Store | None = None) -> AsyncApp:
     client = make_client(token=settings.bot_token, api_url=settings.api_url)
     app = AsyncApp(
         client=client,
         signing_secret=settings.signing_secret or "socket-mode-has-no-signing-secret",
         request_verification_enabled=not settings.socket_mode,
     )
-    register(app, Deps(settings=settings, queue=queue, slack=SlackPoster(client), seen_events={}))
+    slack = SlackPoster(client)
+    remediation = None
+    if store is not None:
+        remediation = Remediation(
+            store=store,
+            slack=slack,
+            policy=settings.policy,
+            access=settings.access,
+            queue=queue,
+            group_members=slack.usergroup_members,
+            read_only=settings.read_only,
+        )
+    register(app, Deps(settings=settings, queue=queue, slack=slack, seen_events={}, remediation=remediation))
     return app
 
 
@@ -55,13 +69,18 @@ def build_web_app(app: AsyncApp, settings: Settings, queue: InProcessQueue) -> w
 
 
 async def serve(settings: Settings) -> None:
-    if not os.environ.get("REDIS_URL"):
+    store = Store(settings.redis_url) if settings.redis_url else None
+    if store is None:
         log.warning(
-            "EMBEDDED MODE: no REDIS_URL, so jobs run inside this process and state is in memory; "
-            "run a single replica only"
+            "EMBEDDED MODE: no REDIS_URL, so jobs run inside this process, state is in memory and "
+            "approval-gated actions are off; run a single replica only"
         )
+    elif not await store.ping():
+        log.warning("Redis at %s does not answer yet: approvals will fail until it does", store.url)
+    if settings.read_only:
+        log.warning("READ-ONLY MODE: every approved action is a dry run")
     queue = InProcessQueue()
-    app = build_app(settings, queue)
+    app = build_app(settings, queue, store)
     runner = web.AppRunner(build_web_app(app, settings, queue), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
@@ -85,6 +104,8 @@ async def serve(settings: Settings) -> None:
     if socket_handler is not None:
         await socket_handler.close_async()
     await queue.close()
+    if store is not None:
+        await store.close()
     await runner.cleanup()
 
 

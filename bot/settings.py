@@ -12,6 +12,9 @@ one line each, instead of failing later in front of a user.
 | `CALICO_BOT_SIMULATORS` | `1` (default) lets `demo` / `sim:<scenario>` name built-in simulated clusters |
 | `CALICO_BOT_API_TIMEOUT` | seconds per Kubernetes API call (default 20) |
 | `PORT`, `HOST` | where the HTTP server listens (default 3000 on 0.0.0.0) |
+| `REDIS_URL` | approvals, audit, history and locks live here; without it remediation buttons say so |
+| `CALICO_BOT_READ_ONLY` | `1`: every approved action is a dry run that says what it would have done |
+| `CALICO_BOT_APPROVER_USERS`, `CALICO_BOT_APPROVER_GROUPS`, `CALICO_BOT_SELF_APPROVAL`, `CALICO_BOT_APPROVAL_TTL_MINUTES` | who may approve (see bot.approvals) |
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.approvals import ApprovalPolicy, PolicyError
 from bot.checking import ClusterAccess
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -42,6 +46,9 @@ class Settings:
     access: ClusterAccess = field(default_factory=ClusterAccess)
     host: str = "0.0.0.0"  # noqa: S104 - a server in a pod listens on every interface
     port: int = 3000
+    redis_url: str = field(default="", repr=False)
+    read_only: bool = False
+    policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
 
     @property
     def socket_mode(self) -> bool:
@@ -88,6 +95,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         problems.append(f"CALICO_BOT_API_TIMEOUT {timeout_text!r} is not a positive number of seconds")
         timeout = 20.0
     simulators = env.get("CALICO_BOT_SIMULATORS", "1").strip().lower() not in ("0", "false", "no", "off")
+    read_only = env.get("CALICO_BOT_READ_ONLY", "").strip().lower() in ("1", "true", "yes", "on")
+    redis_url = env.get("REDIS_URL", "").strip()
+    if redis_url and not re.match(r"^rediss?://", redis_url):
+        problems.append("REDIS_URL is not a redis:// or rediss:// URL")
+    try:
+        policy = ApprovalPolicy.from_env(env)
+    except PolicyError as exc:
+        problems += exc.problems
+        policy = ApprovalPolicy()
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -104,4 +120,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         host=env.get("HOST", "0.0.0.0"),  # noqa: S104
         port=port,
+        redis_url=redis_url,
+        read_only=read_only,
+        policy=policy,
     )

@@ -87,6 +87,12 @@ class SlackPoster:
             initial_comment=comment,
         )
 
+    async def usergroup_members(self, group: str) -> frozenset[str]:
+        response = await self._call(
+            "usergroups.users.list", self.client.usergroups_users_list, usergroup=group
+        )
+        return frozenset(str(user) for user in response.get("users") or [])
+
     async def _call(self, method: str, fn: Any, **kwargs: Any) -> Any:
         try:
             return await fn(**kwargs)

@@ -23,6 +23,7 @@ from bot.check_job import CheckRequest, run_check_job
 from bot.escalate_job import EscalateRequest, run_escalate_job
 from bot.gather_job import GatherRequest, run_gather_job
 from bot.jobs import JobQueue
+from bot.remediation import Remediation
 from bot.settings import Settings
 from bot.slack_api import SlackPoster
 from handlers.parsing import USAGE, Command, UsageError, Verb, parse, strip_mention
@@ -32,13 +33,9 @@ COMMAND = "/calico"
 EVENTS = ("app_mention",)
 BUTTONS = re.compile(r"^calico_")
 
-NOT_YET = {
-    Verb.HISTORY: "`history` needs the audit log of approved actions, which is not built yet: no action has ever been "
-    "run by calico-bot on {cluster}.",
-}
-BUTTON_NOT_YET = (
-    "Approval-gated actions are not built yet, so this button does nothing: nothing was changed on the cluster. "
-    "Follow the runbook step by hand, or ask in #armada-network."
+NO_REDIS = (
+    "Approval-gated actions and their history need Redis (REDIS_URL), and this calico-bot runs without it: "
+    "nothing was changed on the cluster. Follow the runbook step by hand, or ask in #armada-network."
 )
 
 
@@ -48,6 +45,8 @@ class Deps:
     queue: JobQueue
     slack: SlackPoster
     seen_events: dict[str, float]
+    remediation: Remediation | None = None
+    """Approvals, execution and history; None without REDIS_URL."""
 
 
 def refusal(settings: Settings) -> str:
@@ -59,7 +58,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     app.middleware(_dedupe_events(deps))
 
     @app.command(COMMAND)
-    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def on_command(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
         if not deps.settings.channel_allowed(channel):
             await ack(text=refusal(deps.settings))
@@ -73,6 +72,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(text=reply)
             return
         await ack()
+        if parsed.verb == Verb.HISTORY:
+            await respond(text=await _history(deps, parsed.cluster), response_type="ephemeral")
+            return
         await _start(
             deps,
             parsed,
@@ -92,6 +94,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await deps.slack.ephemeral(channel, user, parsed.message)
             return
         reply = _immediate_reply(parsed)
+        if parsed.verb == Verb.HISTORY:
+            reply = await _history(deps, parsed.cluster)
         if reply is not None:
             await deps.slack.ephemeral(channel, user, reply)
             return
@@ -138,12 +142,45 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         await start_from_button(respond, body, Verb.GATHER)
 
-    @app.action(BUTTONS)
-    async def on_button(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
+    @app.action(re.compile(r"^calico_(approve|deny)"))
+    async def on_decision(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
         await ack()
-        clicked = _clicked(body)
-        text = BUTTON_NOT_YET + (f"\nYou clicked: {clicked}" if clicked else "")
-        await respond(text=text, response_type="ephemeral", replace_original=False)
+        click = _Click.of(body)
+        if deps.remediation is None:
+            await respond(text=NO_REDIS, response_type="ephemeral", replace_original=False)
+            return
+        action_id = str((body.get("actions") or [{}])[0].get("action_id", ""))
+        approval_id = str((body.get("actions") or [{}])[0].get("value", ""))
+        answer = await deps.remediation.decide(
+            approval_id=approval_id,
+            user=click.user,
+            approve=action_id.startswith("calico_approve"),
+            channel=click.channel,
+            card_ts=click.thread or "",
+        )
+        await respond(text=answer, response_type="ephemeral", replace_original=False)
+
+    @app.action(BUTTONS)
+    async def on_remediation_button(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
+        await ack()
+        click = _Click.of(body)
+        if deps.remediation is None:
+            clicked = _clicked(body)
+            await respond(
+                text=NO_REDIS + (f"\nYou clicked: {clicked}" if clicked else ""),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        answer = await deps.remediation.request(
+            cluster=str(click.value.get("cluster", "")),
+            kind=str(click.value.get("kind", "")),
+            target=str(click.value.get("target", "")),
+            requester=click.user,
+            channel=click.channel,
+            thread_ts=click.thread,
+        )
+        await respond(text=answer, response_type="ephemeral", replace_original=False)
 
 
 @dataclass(frozen=True)
@@ -184,11 +221,13 @@ def _clicked(body: dict[str, Any]) -> str:
 
 
 def _immediate_reply(command: Command) -> str | None:
-    if command.verb == Verb.HELP:
-        return USAGE
-    if command.verb in NOT_YET:
-        return NOT_YET[command.verb].format(cluster=command.cluster)
-    return None
+    return USAGE if command.verb == Verb.HELP else None
+
+
+async def _history(deps: Deps, cluster: str) -> str:
+    if deps.remediation is None:
+        return NO_REDIS
+    return await deps.remediation.history(cluster)
 
 
 async def _start(

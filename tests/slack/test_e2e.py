@@ -13,123 +13,33 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from tests.slack.fake_slack import FakeSlack
+from tests.slack.processes import FORM, ROOT, SECRET, Bot, serve_process, sim_process
 from tests.slack.signing import app_mention_body, retry_headers, sign, slash_command_body
 
-ROOT = Path(__file__).resolve().parents[2]
-SECRET = "e2e-signing-secret"
 CANARY = "calico-canary-7f3a9c1d2e5b"
-FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture(scope="module")
 def sim_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A 50-worker crash-looping simulated cluster in its own process, context `sim-50`."""
-    kubeconfig = tmp_path_factory.mktemp("sim") / "sim-50.kubeconfig"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "sim",
-            "--scenario",
-            "crashloop-one",
-            "--nodes",
-            "50",
-            "--cluster",
-            "sim-50",
-            "--kubeconfig-out",
-            str(kubeconfig),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 60
-    while not kubeconfig.exists() and time.time() < deadline:
-        assert proc.poll() is None, "the simulator exited"
-        time.sleep(0.1)
-    try:
+    with sim_process(
+        tmp_path_factory.mktemp("sim"), scenario="crashloop-one", nodes=50, cluster="sim-50"
+    ) as kubeconfig:
         yield kubeconfig
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-@dataclass
-class Bot:
-    url: str
-    fake: FakeSlack
-    proc: asyncio.subprocess.Process
-
-    async def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, float]:
-        started = time.perf_counter()
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(self.url + "/slack/events", data=body, headers=headers) as response,
-        ):
-            text = await response.text()
-        return response.status, text, time.perf_counter() - started
-
-    async def command(self, text: str, **kwargs: object) -> tuple[int, str, float]:
-        body = slash_command_body(text, response_url=self.fake.response_url("cmd"), **kwargs)  # type: ignore[arg-type]
-        return await self.post(body, sign(body, SECRET, content_type=FORM))
 
 
 @pytest.fixture
 async def bot(sim_kubeconfig: Path) -> AsyncIterator[Bot]:
-    async with FakeSlack() as fake:
-        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-        env.update(
-            SLACK_BOT_TOKEN="xoxb-e2e-test",
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=fake.api_url,
-            KUBECONFIG=str(sim_kubeconfig),
-            CALICO_BOT_ALLOWED_CHANNELS="C1,C2",
-            PORT="0",
-            HOST="127.0.0.1",
-        )
-        env.pop("REDIS_URL", None)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        assert proc.stderr is not None
-        url = ""
-        while not url:
-            line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
-            assert line, "calico-bot serve exited before listening"
-            match = re.search(r"serving on (http://[\d.]+:\d+)", line)
-            url = match.group(1) if match else ""
-        drain = asyncio.create_task(_drain(proc.stderr))
-        try:
-            yield Bot(url=url, fake=fake, proc=proc)
-        finally:
-            proc.terminate()
-            await asyncio.wait_for(proc.wait(), 30)
-            drain.cancel()
-
-
-async def _drain(stream: asyncio.StreamReader) -> None:
-    while await stream.readline():
-        pass
+    async with FakeSlack() as fake, serve_process(fake, sim_kubeconfig) as running:
+        yield running
 
 
 def _card_texts(fake: FakeSlack) -> list[str]:
@@ -266,7 +176,8 @@ async def test_buttons_answer_honestly_and_change_nothing(bot: Bot) -> None:
     assert status == 200
     answers = await bot.fake.wait_for_responses("btn", timeout=10)
     text = str(answers[0].payload)
-    assert "not built yet" in text
+    assert "need Redis (REDIS_URL)" in text
+    assert "nothing was changed on the cluster" in text
     assert "cordon 10.188.156.137" in text
     assert answers[0].payload.get("response_type") == "ephemeral"
 

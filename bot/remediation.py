@@ -1,0 +1,365 @@
+"""Approval-gated remediation from Slack: request → approval card → decision → run once → verify.
+
+1. A remediation button on the diagnosis card (`calico_action…`, value {kind, cluster, target})
+   becomes a *request*: planned against a fresh read, stored in Redis as a pending approval, audited,
+   and shown as an approval card in the thread with Approve / Deny (the buttons carry only the id).
+2. A decision click is checked (`bot.approvals.may_decide`: approver users or user-group members,
+   the two-person rule, expiry) and applied with the store's atomic compare-and-set, so any number
+   of clicks on any number of replicas decides once; the card shows who decided.
+3. Approved → a job takes the approval `approved → executing` (again CAS: executes at most once),
+   holds the cluster's lock, re-plans on a fresh read, applies (dry run in read-only mode),
+   verifies, records `succeeded | failed`, updates the card, audits, and proposes the next step.
+
+Worker and master actions (reboot, reload, replace, refresh-master) go through the IKS API and are
+not wired to this flow yet: such a button says so and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot import cards
+from bot.actions import DEADLINES, KUBE_ACTIONS, ActionError, Plan, apply_action, plan_action, verify
+from bot.approvals import Approval, ApprovalPolicy, ApprovalState, AuditKind, describe, may_decide, rule_for
+from bot.checking import CheckFailed, ClusterAccess, open_cluster
+from bot.clock import utcnow
+from bot.jobs import JobQueue
+from bot.slack_api import SlackError, SlackPoster
+from bot.store import Store, StoreUnavailable
+from checks.model import ActionKind
+
+log = logging.getLogger(__name__)
+APPROVE_BUTTON = "calico_approve"
+DENY_BUTTON = "calico_deny"
+NEXT_STEP = {
+    ActionKind.CORDON: "gather the data, then delete the calico-node pod (runbook step 1)",
+    ActionKind.DELETE_POD: "if calico-node stays Running and Ready: uncordon the worker",
+    ActionKind.COPY_BGP_SECRET: "check again: calico-node in calico-system should reach Ready and the migration continue",
+    ActionKind.UNCORDON: "check the cluster again to confirm it is healthy",
+}
+NEXT_RUNG = {
+    ActionKind.DELETE_POD: "the next rung: reboot the worker (then reload, or replace on VPC)",
+    ActionKind.CORDON: "check the bot's RBAC (nodes patch) and try again",
+    ActionKind.UNCORDON: "check the bot's RBAC (nodes patch) and try again",
+    ActionKind.COPY_BGP_SECRET: "check the secret's key against BGPConfiguration default, then escalate",
+}
+IKS_NOT_WIRED = (
+    "`{kind}` goes through the IKS API, which is not wired to approvals yet: nothing was changed. "
+    "Run it yourself (`ibmcloud ks worker …` / `ibmcloud ks cluster master refresh`) or escalate."
+)
+
+
+@dataclass
+class Remediation:
+    store: Store
+    slack: SlackPoster
+    policy: ApprovalPolicy
+    access: ClusterAccess
+    queue: JobQueue
+    group_members: Callable[[str], Awaitable[frozenset[str]]]
+    read_only: bool = False
+    now: Callable[[], datetime] = utcnow
+
+    # --- 1. request --------------------------------------------------------------------------
+
+    async def request(
+        self, *, cluster: str, kind: str, target: str, requester: str, channel: str, thread_ts: str | None
+    ) -> str:
+        """Plan the action, store a pending approval, post its card. Returns the clicker's answer."""
+        try:
+            action = ActionKind(kind)
+        except ValueError:
+            return f"`{kind}` is not an action calico-bot knows."
+        if action not in KUBE_ACTIONS:
+            return IKS_NOT_WIRED.format(kind=action.value)
+        try:
+            async with open_cluster(cluster, self.access) as opened:
+                plan = await plan_action(opened.transport, cluster=opened.name, kind=action, target=target)
+        except (ActionError, CheckFailed) as exc:
+            await self._audit_safely(cluster, AuditKind.REFUSAL, requester, action, target, detail=str(exc))
+            return f"Not requested: {exc}"
+        approval = Approval.new(
+            cluster=cluster,
+            action=action,
+            target=target,
+            reason=plan.summary,
+            requester=requester,
+            now=self.now(),
+            ttl=self.policy.ttl,
+        )
+        try:
+            await self.store.create(approval)
+            await self.store.audit(
+                cluster,
+                kind=AuditKind.REQUEST,
+                actor=requester,
+                action=action.value,
+                target=target,
+                approval_id=approval.id,
+                outcome="pending",
+                detail=plan.summary,
+                requester=requester,
+                at=self.now(),
+            )
+        except StoreUnavailable as exc:
+            return f"Nothing was requested: {exc}. Try again when Redis is back."
+        await self.slack.post(channel, self.card(approval), thread_ts=thread_ts)
+        return f"Requested `{action.value} {target}`: waiting for an approver (see the thread)."
+
+    # --- 2. decision -------------------------------------------------------------------------
+
+    async def decide(self, *, approval_id: str, user: str, approve: bool, channel: str, card_ts: str) -> str:
+        """An Approve/Deny click. Returns the clicker's answer; updates the card; queues the run."""
+        now = self.now()
+        try:
+            approval = await self.store.get(approval_id)
+            if approval is None:
+                return "This request no longer exists (it expired long ago, or was never made here)."
+            members = await self._approver_group_members()
+            decision = may_decide(
+                approval, user, group_members=members, policy=self.policy, now=now, deny=not approve
+            )
+            if not decision.allowed:
+                await self.store.audit(
+                    approval.cluster,
+                    kind=AuditKind.REFUSAL,
+                    actor=user,
+                    action=approval.action.value,
+                    target=approval.target,
+                    approval_id=approval.id,
+                    detail=decision.reason,
+                    at=now,
+                )
+                if approval.expired_at(now):
+                    expired = await self.store.transition(
+                        approval.id,
+                        from_states={ApprovalState.PENDING},
+                        to_state=ApprovalState.EXPIRED,
+                        actor="calico-bot",
+                        now=now,
+                    )
+                    if expired.approval is not None:
+                        await self._update_card(channel, card_ts, expired.approval)
+                return decision.reason
+            to_state = ApprovalState.APPROVED if approve else ApprovalState.DENIED
+            result = await self.store.transition(
+                approval.id, from_states={ApprovalState.PENDING}, to_state=to_state, actor=user, now=now
+            )
+            if not result.ok or result.approval is None:
+                if result.approval is not None:
+                    await self._update_card(channel, card_ts, result.approval)
+                return result.message
+            await self.store.audit(
+                approval.cluster,
+                kind=AuditKind.DECISION,
+                actor=user,
+                action=approval.action.value,
+                target=approval.target,
+                approval_id=approval.id,
+                outcome=to_state.value,
+                detail=decision.rule,
+                requester=approval.requester,
+                approver=user,
+                at=now,
+            )
+        except StoreUnavailable as exc:
+            return f"Nothing was decided and nothing runs: {exc}. Try again when Redis is back."
+        await self._update_card(channel, card_ts, result.approval)
+        if approve:
+
+            async def job() -> None:
+                await self.execute(approval_id, channel=channel, card_ts=card_ts)
+
+            await self.queue.enqueue(f"execute:{approval_id}", job)
+            return f"Approved `{approval.action.value} {approval.target}`: running it now."
+        return f"Denied `{approval.action.value} {approval.target}`."
+
+    async def _approver_group_members(self) -> frozenset[str]:
+        """Members of the approver user groups (cached in Redis for a few minutes)."""
+        members: frozenset[str] = frozenset()
+        for group in sorted(self.policy.approver_groups):
+
+            async def load(group: str = group) -> frozenset[str]:
+                return await self.group_members(group)
+
+            members |= await self.store.cached_members(group, load)
+        return members
+
+    # --- 3. execution ------------------------------------------------------------------------
+
+    async def execute(self, approval_id: str, *, channel: str, card_ts: str) -> None:
+        taken = await self.store.transition(
+            approval_id,
+            from_states={ApprovalState.APPROVED},
+            to_state=ApprovalState.EXECUTING,
+            actor="calico-bot",
+            now=self.now(),
+        )
+        if not taken.ok or taken.approval is None:
+            return  # another replica (or an earlier delivery of this job) runs it
+        approval = taken.approval
+        await self._update_card(channel, card_ts, approval)
+        lease = DEADLINES.get(approval.action, 300.0) + 120
+        if not await self.store.acquire_lock(approval.cluster, approval.id, lease_seconds=lease):
+            holder = await self.store.lock_holder(approval.cluster)
+            await self._finish(
+                approval,
+                channel,
+                card_ts,
+                ok=False,
+                result=f"another action is running on {approval.cluster} ({holder}); nothing was done",
+            )
+            return
+        try:
+            ok, result = await self._run(approval)
+        except Exception as exc:  # the record must not stay "executing"
+            log.exception("executing %s failed", approval_id)
+            ok, result = False, f"stopped with an internal error ({type(exc).__name__})"
+        finally:
+            await self.store.release_lock(approval.cluster, approval.id)
+        await self._finish(approval, channel, card_ts, ok=ok, result=result)
+
+    async def _run(self, approval: Approval) -> tuple[bool, str]:
+        try:
+            async with open_cluster(approval.cluster, self.access) as opened:
+                plan: Plan = await plan_action(
+                    opened.transport, cluster=opened.name, kind=approval.action, target=approval.target
+                )
+                done = await apply_action(opened.transport, plan, read_only=self.read_only)
+                await self.store.audit(
+                    approval.cluster,
+                    kind=AuditKind.EXECUTION,
+                    actor="calico-bot",
+                    action=approval.action.value,
+                    target=approval.target,
+                    approval_id=approval.id,
+                    outcome="applied",
+                    detail=done,
+                    requester=approval.requester,
+                    approver=approval.approver,
+                    at=self.now(),
+                )
+                if self.read_only:
+                    return True, done
+                outcome = await verify(opened.transport, plan)
+        except (ActionError, CheckFailed) as exc:
+            return False, str(exc)
+        return outcome.ok, f"{done}; {outcome.message}"
+
+    async def _finish(self, approval: Approval, channel: str, card_ts: str, *, ok: bool, result: str) -> None:
+        final = ApprovalState.SUCCEEDED if ok else ApprovalState.FAILED
+        done = await self.store.transition(
+            approval.id,
+            from_states={ApprovalState.EXECUTING},
+            to_state=final,
+            actor="calico-bot",
+            now=self.now(),
+            result=result[:500],
+        )
+        await self.store.audit(
+            approval.cluster,
+            kind=AuditKind.VERIFICATION,
+            actor="calico-bot",
+            action=approval.action.value,
+            target=approval.target,
+            approval_id=approval.id,
+            outcome=final.value,
+            detail=result[:500],
+            requester=approval.requester,
+            approver=approval.approver,
+            at=self.now(),
+        )
+        if done.approval is not None:
+            await self._update_card(channel, card_ts, done.approval)
+        step = NEXT_STEP.get(approval.action, "") if ok else NEXT_RUNG.get(approval.action, "escalate")
+        verdict = "✅ done" if ok else "❌ did not work"
+        text = (
+            f"{verdict}: `{approval.action.value} {approval.target}` — {cards.escape(result)}\nNext: {step}."
+        )
+        await self.slack.post(channel, _text(text), thread_ts=card_ts)
+
+    # --- cards -------------------------------------------------------------------------------
+
+    def card(self, approval: Approval) -> cards.Message:
+        rule = rule_for(approval.action, self.policy)
+        dry = " (read-only mode: a dry run)" if self.read_only else ""
+        lines = [
+            f"*Approval needed{dry}: `{approval.action.value}` on {cards.escape(approval.cluster)}*",
+            f"*What will happen:* {cards.escape(approval.reason)}",
+            f"*Target:* `{cards.escape(approval.target)}` · *requested by* {cards.mention(approval.requester)}",
+            f"*Rule:* {rule} · *state:* {describe(approval)}",
+        ]
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:2900]}}
+        ]
+        if approval.state == ApprovalState.PENDING:
+            blocks.append(
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": APPROVE_BUTTON,
+                            "style": "primary",
+                            "value": approval.id,
+                            "text": {"type": "plain_text", "text": "Approve"},
+                        },
+                        {
+                            "type": "button",
+                            "action_id": DENY_BUTTON,
+                            "style": "danger",
+                            "value": approval.id,
+                            "text": {"type": "plain_text", "text": "Deny"},
+                        },
+                    ],
+                }
+            )
+        text = f"Approval {approval.state}: {approval.action.value} {approval.target} on {approval.cluster}"
+        return cards.Message(text=text, blocks=blocks)
+
+    async def _update_card(self, channel: str, card_ts: str, approval: Approval) -> None:
+        try:
+            await self.slack.update(channel, card_ts, self.card(approval))
+        except SlackError as exc:
+            log.warning("could not update approval card %s: %s", approval.id, exc.error)
+
+    async def _audit_safely(
+        self, cluster: str, kind: AuditKind, actor: str, action: ActionKind, target: str, *, detail: str
+    ) -> None:
+        try:
+            await self.store.audit(
+                cluster,
+                kind=kind,
+                actor=actor,
+                action=action.value,
+                target=target,
+                detail=detail,
+                at=self.now(),
+            )
+        except StoreUnavailable:
+            log.warning("audit of a refusal lost: Redis unreachable")
+
+    async def history(self, cluster: str) -> str:
+        try:
+            records = await self.store.history(cluster, count=15)
+        except StoreUnavailable as exc:
+            return f"History is unavailable: {exc}."
+        if not records:
+            return f"No calico-bot action has been requested on {cards.escape(cluster)}."
+        lines = [f"*Latest calico-bot activity on {cards.escape(cluster)}*"]
+        for r in records:
+            who = cards.mention(r.actor) if r.actor.startswith(("U", "W")) else r.actor
+            what = " ".join(part for part in (r.action, r.target) if part)
+            detail = f" — {cards.escape(r.detail[:150])}" if r.detail else ""
+            lines.append(f"• {cards.slack_date(r.at)} {r.kind} `{what}` by {who}: {r.outcome}{detail}")
+        return "\n".join(lines)[:3900]
+
+
+def _text(mrkdwn: str) -> cards.Message:
+    return cards.Message(
+        text=mrkdwn[:2900], blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn[:2900]}}]
+    )

@@ -1,0 +1,123 @@
+"""`calico-bot sim` and `calico-bot serve` as subprocesses, for the end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.signing import sign, slash_command_body
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "e2e-signing-secret"
+FORM = "application/x-www-form-urlencoded"
+
+
+@contextmanager
+def sim_process(directory: Path, *, scenario: str, nodes: int, cluster: str) -> Iterator[Path]:
+    """A simulated cluster in its own process; yields its kubeconfig (context = `cluster`)."""
+    kubeconfig = directory / f"{cluster}.kubeconfig"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "sim",
+            "--scenario",
+            scenario,
+            "--nodes",
+            str(nodes),
+            "--cluster",
+            cluster,
+            "--kubeconfig-out",
+            str(kubeconfig),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while not kubeconfig.exists() and time.time() < deadline:
+        assert proc.poll() is None, "the simulator exited"
+        time.sleep(0.1)
+    try:
+        yield kubeconfig
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@dataclass
+class Bot:
+    url: str
+    fake: FakeSlack
+    proc: asyncio.subprocess.Process
+
+    async def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, float]:
+        started = time.perf_counter()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.url + "/slack/events", data=body, headers=headers) as response,
+        ):
+            text = await response.text()
+        return response.status, text, time.perf_counter() - started
+
+    async def command(self, text: str, **kwargs: object) -> tuple[int, str, float]:
+        body = slash_command_body(text, response_url=self.fake.response_url("cmd"), **kwargs)  # type: ignore[arg-type]
+        return await self.post(body, sign(body, SECRET, content_type=FORM))
+
+
+@asynccontextmanager
+async def serve_process(fake: FakeSlack, kubeconfig: Path, **extra_env: str) -> AsyncIterator[Bot]:
+    """`calico-bot serve` on 127.0.0.1:<free port>, talking to `fake`, reaching clusters by `kubeconfig`."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-e2e-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.api_url,
+        KUBECONFIG=str(kubeconfig),
+        CALICO_BOT_ALLOWED_CHANNELS="C1,C2",
+        PORT="0",
+        HOST="127.0.0.1",
+    )
+    env.pop("REDIS_URL", None)
+    env.update(extra_env)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    url = ""
+    while not url:
+        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+        assert line, "calico-bot serve exited before listening"
+        match = re.search(r"serving on (http://[\d.]+:\d+)", line)
+        url = match.group(1) if match else ""
+    drain = asyncio.create_task(_drain(proc.stderr))
+    try:
+        yield Bot(url=url, fake=fake, proc=proc)
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+        drain.cancel()
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.readline():
+        pass

@@ -1,0 +1,184 @@
+"""Approval-gated remediation end to end: `calico-bot serve` with a real Redis, the simulator and
+the fake Slack as processes/servers on 127.0.0.1.
+- a Cordon button becomes a request: planned on a fresh read, an approval card in the thread;
+- the requester cannot approve it (two-person rule), a non-approver cannot either;
+- another approver approves: it runs once, is verified on the cluster, the thread says so;
+- a late click is told who approved; `/calico history` shows request, decision, execution, result;
+- read-only mode runs nothing and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.kube import KubeTransport, resolve_cluster
+from tests.slack.fake_slack import Call, FakeSlack
+from tests.slack.processes import FORM, SECRET, Bot, serve_process, sim_process
+from tests.slack.signing import block_actions_body, sign
+
+REDIS_URL = "redis://127.0.0.1:6379/13"
+WORKER = "10.188.156.137"
+CARD_TS = "1700000005.000100"
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> Iterator[Path]:
+    with sim_process(tmp_path, scenario="crashloop-one", nodes=4, cluster="rem") as kubeconfig:
+        yield kubeconfig
+
+
+@pytest.fixture
+async def clean_redis() -> AsyncIterator[None]:
+    client = aioredis.Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    yield
+    await client.flushdb()
+    await client.aclose()
+
+
+async def click(bot: Bot, action_id: str, value: str, *, user: str, message_ts: str, reply: str) -> str:
+    body = block_actions_body(
+        action_id,
+        value,
+        user=user,
+        channel="C1",
+        message_ts=message_ts,
+        response_url=bot.fake.response_url(reply),
+    )
+    status, _text, _s = await bot.post(body, sign(body, SECRET, content_type=FORM))
+    assert status == 200
+    answers = await bot.fake.wait_for_responses(reply, timeout=30)
+    return str(answers[-1].payload.get("text", ""))
+
+
+async def posted(fake: FakeSlack, text: str, timeout: float = 30) -> Call:
+    """The first chat.postMessage whose text contains `text` (waits for it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = next(
+            (c for c in fake.calls("chat.postMessage") if text in str(c.params.get("text", ""))), None
+        )
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"no message with {text!r}: {[c.params.get('text') for c in fake.calls('chat.postMessage')]}"
+            )
+        await fake.wait_for(
+            "chat.postMessage", count=len(fake.calls("chat.postMessage")) + 1, timeout=timeout
+        )
+
+
+async def node_unschedulable(kubeconfig: Path) -> bool:
+    transport = KubeTransport(resolve_cluster("rem", kubeconfig=str(kubeconfig)))
+    try:
+        response = await transport.request("GET", f"/api/v1/nodes/{WORKER}")
+    finally:
+        transport.close()
+    return bool(json.loads(response.body).get("spec", {}).get("unschedulable"))
+
+
+async def test_cordon_needs_another_approver_runs_once_and_is_audited(sim: Path, clean_redis: None) -> None:
+    async with (
+        FakeSlack() as fake,
+        serve_process(fake, sim, REDIS_URL=REDIS_URL, CALICO_BOT_APPROVER_USERS="U01REQ,U02APR") as bot,
+    ):
+        value = json.dumps({"kind": "cordon", "cluster": "rem", "target": WORKER})
+        answer = await click(bot, "calico_action:0", value, user="U01REQ", message_ts=CARD_TS, reply="req")
+        assert "waiting for an approver" in answer
+        card = next(c for c in fake.calls("chat.postMessage") if c.params.get("thread_ts") == CARD_TS)
+        assert "Approval needed" in str(card.params)
+        assert "two-person rule" in str(card.params)
+        approve = next(
+            e
+            for b in card.params["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "calico_approve"
+        )
+        approval_id = approve["value"]
+
+        own = await click(bot, "calico_approve", approval_id, user="U01REQ", message_ts=CARD_TS, reply="own")
+        assert "two-person rule" in own
+        stranger = await click(
+            bot, "calico_approve", approval_id, user="U03OTH", message_ts=CARD_TS, reply="u3"
+        )
+        assert "cannot decide" in stranger
+        assert not await node_unschedulable(sim)
+
+        ok = await click(bot, "calico_approve", approval_id, user="U02APR", message_ts=CARD_TS, reply="u2")
+        assert "running it now" in ok
+        done = None
+        for _ in range(300):
+            done = next(
+                (c for c in fake.calls("chat.postMessage") if "✅ done" in str(c.params.get("text", ""))),
+                None,
+            )
+            if done:
+                break
+            await fake.wait_for(
+                "chat.postMessage", count=len(fake.calls("chat.postMessage")) + 1, timeout=0.1
+            ) if False else None
+            import asyncio
+
+            await asyncio.sleep(0.1)
+        assert done is not None, [c.params.get("text") for c in fake.calls("chat.postMessage")]
+        assert "Next: gather the data" in str(done.params["text"])
+        assert await node_unschedulable(sim)
+
+        late = await click(
+            bot, "calico_approve", approval_id, user="U02APR", message_ts=CARD_TS, reply="late"
+        )
+        assert "Already approved by <@U02APR>" in late
+
+        status, _text, _s = await bot.command("history rem")
+        assert status == 200
+        history = await fake.wait_for_responses("cmd", timeout=10)
+        text = str(history[-1].payload)
+        for kind in ("request", "decision", "execution", "verification", "refusal"):
+            assert kind in text, kind
+
+
+async def test_read_only_mode_runs_nothing(sim: Path, clean_redis: None) -> None:
+    async with (
+        FakeSlack() as fake,
+        serve_process(
+            fake,
+            sim,
+            REDIS_URL=REDIS_URL,
+            CALICO_BOT_APPROVER_USERS="U01REQ,U02APR",
+            CALICO_BOT_READ_ONLY="1",
+        ) as bot,
+    ):
+        value = json.dumps({"kind": "cordon", "cluster": "rem", "target": WORKER})
+        await click(bot, "calico_action:0", value, user="U01REQ", message_ts=CARD_TS, reply="req")
+        card = next(c for c in fake.calls("chat.postMessage") if c.params.get("thread_ts") == CARD_TS)
+        assert "read-only mode" in str(card.params)
+        approval_id = next(
+            e["value"]
+            for b in card.params["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "calico_approve"
+        )
+        await click(bot, "calico_approve", approval_id, user="U02APR", message_ts=CARD_TS, reply="u2")
+        import asyncio
+
+        for _ in range(300):
+            if any(
+                "read-only mode: nothing changed" in str(c.params.get("text", ""))
+                for c in fake.calls("chat.postMessage")
+            ):
+                break
+            await asyncio.sleep(0.1)
+        assert any(
+            "read-only mode: nothing changed" in str(c.params.get("text", ""))
+            for c in fake.calls("chat.postMessage")
+        )
+        assert not await node_unschedulable(sim)
