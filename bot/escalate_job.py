@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import cards
 from bot.checking import CheckFailed, CheckResult, ClusterAccess, run_check
 from bot.escalation import (
+    AuditEntry,
     EscalationLinks,
     Handoff,
     build_handoff,
@@ -25,6 +27,7 @@ from bot.escalation import (
 )
 from bot.pagerduty import DEFAULT_EVENTS_URL, send_event
 from bot.slack_api import SlackError, SlackPoster
+from bot.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 ROUTING_KEY_ENV = "CALICO_BOT_PAGERDUTY_ROUTING_KEY"
@@ -65,17 +68,21 @@ async def page(result: CheckResult) -> str:
     return paging_status(outcome)
 
 
-def handoff_for(result: CheckResult, *, requested_by: str | None) -> Handoff:
+def handoff_for(
+    result: CheckResult, *, requested_by: str | None, actions: Sequence[AuditEntry] = ()
+) -> Handoff:
     return build_handoff(
         result.diagnosis,
         links=EscalationLinks.from_env(os.environ),
-        actions=(),  # the audit stream comes with approvals; nothing has been run by the bot yet
+        actions=actions,
         bundle_name=None,
         requested_by=requested_by,
     )
 
 
-async def run_escalate_job(request: EscalateRequest, *, slack: SlackPoster, access: ClusterAccess) -> None:
+async def run_escalate_job(
+    request: EscalateRequest, *, slack: SlackPoster, access: ClusterAccess, store: Store | None = None
+) -> None:
     try:
         result = await diagnose_for_handoff(request.cluster, access)
     except CheckFailed as failed:
@@ -90,7 +97,13 @@ async def run_escalate_job(request: EscalateRequest, *, slack: SlackPoster, acce
             thread_ts=request.thread_ts,
         )
         return
-    handoff = handoff_for(result, requested_by=request.user)
+    actions: list[AuditEntry] = []
+    if store is not None:
+        try:
+            actions = await store.actions_taken(request.cluster)
+        except StoreUnavailable as exc:
+            log.warning("hand-off without the actions taken: %s", exc)
+    handoff = handoff_for(result, requested_by=request.user, actions=actions)
     message = handoff_message(handoff, result.diagnosis, paging=SLACK_PAGING_NOT_YET)
     await slack.post(request.channel, message, thread_ts=request.thread_ts)
     crosspost = os.environ.get(CROSSPOST_ENV, "").strip()

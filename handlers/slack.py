@@ -240,7 +240,8 @@ async def _start(
         )
 
         async def job() -> None:
-            await run_escalate_job(escalate, slack=deps.slack, access=deps.settings.access)
+            store = deps.remediation.store if deps.remediation is not None else None
+            await run_escalate_job(escalate, slack=deps.slack, access=deps.settings.access, store=store)
 
     elif command.verb == Verb.GATHER:
         gather = GatherRequest(
