@@ -9,13 +9,16 @@ the fake Slack as processes/servers on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
+import yaml
 
 from bot.kube import KubeTransport, resolve_cluster
 from tests.slack.fake_slack import Call, FakeSlack
@@ -75,6 +78,34 @@ async def posted(fake: FakeSlack, text: str, timeout: float = 30) -> Call:
         )
 
 
+async def updated(fake: FakeSlack, text: str, timeout: float = 60) -> Call:
+    """The first chat.update whose text contains `text` (waits for it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = next((c for c in fake.calls("chat.update") if text in str(c.params.get("text", ""))), None)
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"no update with {text!r}: {[c.params.get('text') for c in fake.calls('chat.update')]}"
+            )
+        await fake.wait_for("chat.update", count=len(fake.calls("chat.update")) + 1, timeout=timeout)
+
+
+async def sim_requests(kubeconfig: Path) -> dict[str, dict[str, int]]:
+    """The simulator's request log (count and bytes per route)."""
+    config = yaml.safe_load(await asyncio.to_thread(kubeconfig.read_text))
+    server = config["clusters"][0]["cluster"]["server"]
+    token = config["users"][0]["user"]["token"]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(server + "/_sim/requests", headers={"Authorization": f"Bearer {token}"}) as response,
+    ):
+        log = await response.json()
+    routes: dict[str, dict[str, int]] = log.get("routes", log)
+    return routes
+
+
 async def node_unschedulable(kubeconfig: Path) -> bool:
     transport = KubeTransport(resolve_cluster("rem", kubeconfig=str(kubeconfig)))
     try:
@@ -114,21 +145,7 @@ async def test_cordon_needs_another_approver_runs_once_and_is_audited(sim: Path,
 
         ok = await click(bot, "calico_approve", approval_id, user="U02APR", message_ts=CARD_TS, reply="u2")
         assert "running it now" in ok
-        done = None
-        for _ in range(300):
-            done = next(
-                (c for c in fake.calls("chat.postMessage") if "✅ done" in str(c.params.get("text", ""))),
-                None,
-            )
-            if done:
-                break
-            await fake.wait_for(
-                "chat.postMessage", count=len(fake.calls("chat.postMessage")) + 1, timeout=0.1
-            ) if False else None
-            import asyncio
-
-            await asyncio.sleep(0.1)
-        assert done is not None, [c.params.get("text") for c in fake.calls("chat.postMessage")]
+        done = await posted(fake, "✅ done")
         assert "Next: gather the data" in str(done.params["text"])
         assert await node_unschedulable(sim)
 
@@ -176,17 +193,79 @@ async def test_read_only_mode_runs_nothing(sim: Path, clean_redis: None) -> None
             if e["action_id"] == "calico_approve"
         )
         await click(bot, "calico_approve", approval_id, user="U02APR", message_ts=CARD_TS, reply="u2")
-        import asyncio
-
-        for _ in range(300):
-            if any(
-                "read-only mode: nothing changed" in str(c.params.get("text", ""))
-                for c in fake.calls("chat.postMessage")
-            ):
-                break
-            await asyncio.sleep(0.1)
-        assert any(
-            "read-only mode: nothing changed" in str(c.params.get("text", ""))
-            for c in fake.calls("chat.postMessage")
-        )
+        await posted(fake, "read-only mode: nothing changed")
         assert not await node_unschedulable(sim)
+
+
+SECRET_B64 = "c2ltdWxhdGVkLWJncC1wYXNzd29yZC1ub3QtcmVhbA=="
+
+
+async def test_copy_bgp_secret_through_slack_fixes_the_migration(tmp_path: Path, clean_redis: None) -> None:
+    import base64
+
+    with sim_process(tmp_path, scenario="bgp-password-migration", nodes=4, cluster="bgp") as kubeconfig:
+        async with (
+            FakeSlack() as fake,
+            serve_process(
+                fake, kubeconfig, REDIS_URL=REDIS_URL, CALICO_BOT_APPROVER_USERS="U01REQ,U02APR"
+            ) as bot,
+        ):
+            value = json.dumps({"kind": "copy-bgp-secret", "cluster": "bgp", "target": "bgp"})
+            await click(bot, "calico_action:0", value, user="U01REQ", message_ts=CARD_TS, reply="req")
+            card = next(c for c in fake.calls("chat.postMessage") if c.params.get("thread_ts") == CARD_TS)
+            approval_id = next(
+                e["value"]
+                for b in card.params["blocks"]
+                if b["type"] == "actions"
+                for e in b["elements"]
+                if e["action_id"] == "calico_approve"
+            )
+            await click(bot, "calico_approve", approval_id, user="U02APR", message_ts=CARD_TS, reply="ok")
+            done = await posted(fake, "✅ done")
+            assert "copied secret calico-bgp-password to calico-system" in str(done.params["text"])
+            await bot.command("check bgp")
+            card = await updated(fake, "bgp:")
+            assert str(card.params["text"]).startswith("✅"), card.params["text"]
+            everything = str([c.params for c in fake.calls()])
+    plain = base64.b64decode(SECRET_B64).decode()
+    assert SECRET_B64 not in everything
+    assert plain not in everything
+
+
+async def test_fifty_approve_clicks_on_two_replicas_execute_once(sim: Path, clean_redis: None) -> None:
+    approvers = "U01REQ,U02APR,U04APR"
+    async with (
+        FakeSlack() as fake,
+        serve_process(fake, sim, REDIS_URL=REDIS_URL, CALICO_BOT_APPROVER_USERS=approvers) as one,
+        serve_process(fake, sim, REDIS_URL=REDIS_URL, CALICO_BOT_APPROVER_USERS=approvers) as two,
+    ):
+        value = json.dumps({"kind": "cordon", "cluster": "rem", "target": WORKER})
+        await click(one, "calico_action:0", value, user="U01REQ", message_ts=CARD_TS, reply="req")
+        card = next(c for c in fake.calls("chat.postMessage") if c.params.get("thread_ts") == CARD_TS)
+        approval_id = next(
+            e["value"]
+            for b in card.params["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "calico_approve"
+        )
+
+        async def approve(i: int) -> str:
+            bot = one if i % 2 else two
+            user = "U02APR" if i % 3 else "U04APR"
+            return await click(
+                bot, "calico_approve", approval_id, user=user, message_ts=CARD_TS, reply=f"c{i}"
+            )
+
+        answers = await asyncio.gather(*(approve(i) for i in range(50)))
+        running = [a for a in answers if "running it now" in a]
+        assert len(running) == 1, answers
+        others = [a for a in answers if a not in running]
+        assert all("Already approved by <@U0" in a for a in others), others
+        await posted(fake, "✅ done")
+        await asyncio.sleep(1.0)
+        outcomes = [c for c in fake.calls("chat.postMessage") if "✅ done" in str(c.params.get("text", ""))]
+        assert len(outcomes) == 1
+        assert await node_unschedulable(sim)
+        routes = await sim_requests(sim)
+        assert routes["PATCH /api/v1/nodes/{name}"]["count"] == 1  # the cluster saw one cordon
