@@ -25,6 +25,7 @@ from bot.escalation import (
     pagerduty_event,
     paging_status,
 )
+from bot.gather_job import GATHER_AUDIT
 from bot.pagerduty import DEFAULT_EVENTS_URL, send_event
 from bot.slack_api import SlackError, SlackPoster
 from bot.store import Store, StoreUnavailable
@@ -69,13 +70,17 @@ async def page(result: CheckResult) -> str:
 
 
 def handoff_for(
-    result: CheckResult, *, requested_by: str | None, actions: Sequence[AuditEntry] = ()
+    result: CheckResult,
+    *,
+    requested_by: str | None,
+    actions: Sequence[AuditEntry] = (),
+    bundle_name: str | None = None,
 ) -> Handoff:
     return build_handoff(
         result.diagnosis,
         links=EscalationLinks.from_env(os.environ),
         actions=actions,
-        bundle_name=None,
+        bundle_name=bundle_name,
         requested_by=requested_by,
     )
 
@@ -98,12 +103,17 @@ async def run_escalate_job(
         )
         return
     actions: list[AuditEntry] = []
+    bundle: str | None = None
     if store is not None:
         try:
             actions = await store.actions_taken(request.cluster)
+            bundle = next(
+                (r.detail for r in await store.history(request.cluster, count=200) if r.kind == GATHER_AUDIT),
+                None,
+            )
         except StoreUnavailable as exc:
             log.warning("hand-off without the actions taken: %s", exc)
-    handoff = handoff_for(result, requested_by=request.user, actions=actions)
+    handoff = handoff_for(result, requested_by=request.user, actions=actions, bundle_name=bundle)
     message = handoff_message(handoff, result.diagnosis, paging=SLACK_PAGING_NOT_YET)
     await slack.post(request.channel, message, thread_ts=request.thread_ts)
     crosspost = os.environ.get(CROSSPOST_ENV, "").strip()

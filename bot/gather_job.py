@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from bot import cards
 from bot.check_job import failure_card
 from bot.checking import CheckFailed, ClusterAccess
+from bot.clock import utcnow
 from bot.gather import Bundle, GatherLimits, gather_cluster
 from bot.slack_api import SlackError, SlackPoster
+from bot.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
+GATHER_AUDIT = "gather"
+"""Audit kind of an uploaded bundle (the hand-off looks for the latest one)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ async def run_gather_job(
     slack: SlackPoster,
     access: ClusterAccess,
     limits: GatherLimits | None = None,
+    store: Store | None = None,
 ) -> None:
     progress = _text_message(
         f"📦 Gathering the runbook's data for worker `{request.node}` on *{cards.escape(request.cluster)}*… "
@@ -93,6 +98,20 @@ async def run_gather_job(
         )
         return
     await slack.update(request.channel, ts, _text_message(comment))
+    if store is not None:  # the escalation hand-off names the latest bundle
+        try:
+            await store.audit(
+                request.cluster,
+                kind=GATHER_AUDIT,
+                actor=request.user,
+                action="gather",
+                target=request.node,
+                outcome="uploaded",
+                detail=bundle.name,
+                at=utcnow(),
+            )
+        except StoreUnavailable as exc:
+            log.warning("gather not recorded in the audit stream: %s", exc)
 
 
 def _text_message(mrkdwn: str) -> cards.Message:

@@ -254,7 +254,8 @@ async def _start(
         )
 
         async def job() -> None:
-            await run_gather_job(gather, slack=deps.slack, access=deps.settings.access)
+            store = deps.remediation.store if deps.remediation is not None else None
+            await run_gather_job(gather, slack=deps.slack, access=deps.settings.access, store=store)
 
     else:
         check = CheckRequest(

@@ -161,6 +161,9 @@ async def test_cordon_needs_another_approver_runs_once_and_is_audited(sim: Path,
         for kind in ("request", "decision", "execution", "verification", "refusal"):
             assert kind in text, kind
 
+        status, _text, _s = await bot.command(f"gather rem {WORKER}")
+        assert status == 200
+        await fake.wait_for_upload(timeout=30)
         status, _text, _s = await bot.command("escalate rem")
         assert status == 200
         handoff = await posted(fake, "Escalation")
@@ -168,6 +171,7 @@ async def test_cordon_needs_another_approver_runs_once_and_is_audited(sim: Path,
         assert "cordon" in shown
         assert WORKER in shown
         assert "U02APR" in shown  # who approved the action taken
+        assert f"calico-gather-rem-{WORKER}-" in shown  # the bundle gathered before
 
 
 async def test_read_only_mode_runs_nothing(sim: Path, clean_redis: None) -> None:
