@@ -54,6 +54,8 @@ class Plan:
     pod: str = ""  # namespace/name
     summary: str = ""
     """Exactly what will happen, for the approval card."""
+    vpc: bool = False
+    """A VPC worker (replace, never reload)."""
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ not wired to this flow yet: such a button says so and changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +27,17 @@ from bot.actions import DEADLINES, KUBE_ACTIONS, ActionError, Plan, apply_action
 from bot.approvals import Approval, ApprovalPolicy, ApprovalState, AuditKind, describe, may_decide, rule_for
 from bot.checking import CheckFailed, ClusterAccess, open_cluster
 from bot.clock import utcnow
+from bot.iks import IksClient, IksError, IksSettings
 from bot.jobs import JobQueue
 from bot.slack_api import SlackError, SlackPoster
 from bot.store import Store, StoreUnavailable
+from bot.worker_actions import (
+    WORKER_ACTIONS,
+    WORKER_DEADLINES,
+    apply_worker_action,
+    plan_worker_action,
+    verify_worker,
+)
 from checks.model import ActionKind
 
 log = logging.getLogger(__name__)
@@ -38,18 +46,26 @@ DENY_BUTTON = "calico_deny"
 NEXT_STEP = {
     ActionKind.CORDON: "gather the data, then delete the calico-node pod (runbook step 1)",
     ActionKind.DELETE_POD: "if calico-node stays Running and Ready: uncordon the worker",
+    ActionKind.REBOOT_WORKER: "uncordon the worker",
+    ActionKind.RELOAD_WORKER: "uncordon the worker; if it goes bad again within days, check typha and the network",
+    ActionKind.REPLACE_WORKER: "check the cluster again (the new worker has a new name; the old one is gone)",
+    ActionKind.REFRESH_MASTER: "check the cluster again",
     ActionKind.COPY_BGP_SECRET: "check again: calico-node in calico-system should reach Ready and the migration continue",
     ActionKind.UNCORDON: "check the cluster again to confirm it is healthy",
 }
 NEXT_RUNG = {
     ActionKind.DELETE_POD: "the next rung: reboot the worker (then reload, or replace on VPC)",
+    ActionKind.REBOOT_WORKER: "the next rung: reload the worker (replace it on VPC)",
+    ActionKind.RELOAD_WORKER: "the runbook's 'if it persists' checks: calico-typha; VLAN spanning or VRF and gateways (classic), security groups, ACLs and routes (VPC); then escalate",
+    ActionKind.REPLACE_WORKER: "the runbook's 'if it persists' checks (typha, security groups, ACLs, routes), then escalate",
+    ActionKind.REFRESH_MASTER: "look for a webhook blocking calico-node (search 'webhook' in the Armada-Deploy runbook), then escalate",
     ActionKind.CORDON: "check the bot's RBAC (nodes patch) and try again",
     ActionKind.UNCORDON: "check the bot's RBAC (nodes patch) and try again",
     ActionKind.COPY_BGP_SECRET: "check the secret's key against BGPConfiguration default, then escalate",
 }
-IKS_NOT_WIRED = (
-    "`{kind}` goes through the IKS API, which is not wired to approvals yet: nothing was changed. "
-    "Run it yourself (`ibmcloud ks worker …` / `ibmcloud ks cluster master refresh`) or escalate."
+IKS_NOT_CONFIGURED = (
+    "`{kind}` goes through the IBM Cloud IKS API, and this calico-bot has no IBMCLOUD_API_KEY: nothing was "
+    "changed. Run it yourself (`ibmcloud ks worker …` / `ibmcloud ks cluster master refresh`) or escalate."
 )
 
 
@@ -63,6 +79,11 @@ class Remediation:
     group_members: Callable[[str], Awaitable[frozenset[str]]]
     read_only: bool = False
     now: Callable[[], datetime] = utcnow
+    iks: IksSettings | None = None
+    """IBM Cloud API access for worker and master actions (None: those actions say what is missing)."""
+    deadlines: Mapping[ActionKind, float] = field(default_factory=dict)
+    """Verification deadlines in seconds, overriding the defaults per action."""
+    max_not_ready_share: float = 0.3
 
     # --- 1. request --------------------------------------------------------------------------
 
@@ -74,12 +95,13 @@ class Remediation:
             action = ActionKind(kind)
         except ValueError:
             return f"`{kind}` is not an action calico-bot knows."
-        if action not in KUBE_ACTIONS:
-            return IKS_NOT_WIRED.format(kind=action.value)
+        if action not in KUBE_ACTIONS | WORKER_ACTIONS:
+            return f"`{action.value}` is not an action that changes the cluster."
+        if action in WORKER_ACTIONS and self.iks is None:
+            return IKS_NOT_CONFIGURED.format(kind=action.value)
         try:
-            async with open_cluster(cluster, self.access) as opened:
-                plan = await plan_action(opened.transport, cluster=opened.name, kind=action, target=target)
-        except (ActionError, CheckFailed) as exc:
+            plan = await self._plan(cluster, action, target)
+        except (ActionError, CheckFailed, IksError) as exc:
             await self._audit_safely(cluster, AuditKind.REFUSAL, requester, action, target, detail=str(exc))
             return f"Not requested: {exc}"
         approval = Approval.new(
@@ -203,7 +225,10 @@ class Remediation:
             return  # another replica (or an earlier delivery of this job) runs it
         approval = taken.approval
         await self._update_card(channel, card_ts, approval)
-        lease = DEADLINES.get(approval.action, 300.0) + 120
+        lease = (
+            self.deadlines.get(approval.action, {**DEADLINES, **WORKER_DEADLINES}.get(approval.action, 300.0))
+            + 120
+        )
         if not await self.store.acquire_lock(approval.cluster, approval.id, lease_seconds=lease):
             holder = await self.store.lock_holder(approval.cluster)
             await self._finish(
@@ -223,7 +248,23 @@ class Remediation:
             await self.store.release_lock(approval.cluster, approval.id)
         await self._finish(approval, channel, card_ts, ok=ok, result=result)
 
+    async def _plan(self, cluster: str, action: ActionKind, target: str) -> Plan:
+        async with open_cluster(cluster, self.access) as opened:
+            if action in WORKER_ACTIONS and self.iks is not None:
+                async with IksClient(self.iks) as iks:
+                    return await plan_worker_action(
+                        opened.transport,
+                        iks,
+                        cluster=opened.name,
+                        kind=action,
+                        target=target,
+                        max_not_ready_share=self.max_not_ready_share,
+                    )
+            return await plan_action(opened.transport, cluster=opened.name, kind=action, target=target)
+
     async def _run(self, approval: Approval) -> tuple[bool, str]:
+        if approval.action in WORKER_ACTIONS:
+            return await self._run_worker(approval)
         try:
             async with open_cluster(approval.cluster, self.access) as opened:
                 plan: Plan = await plan_action(
@@ -245,8 +286,50 @@ class Remediation:
                 )
                 if self.read_only:
                     return True, done
-                outcome = await verify(opened.transport, plan)
+                outcome = await verify(opened.transport, plan, deadline_s=self.deadlines.get(plan.kind))
         except (ActionError, CheckFailed) as exc:
+            return False, str(exc)
+        return outcome.ok, f"{done}; {outcome.message}"
+
+    async def _run_worker(self, approval: Approval) -> tuple[bool, str]:
+        """Reboot / reload / replace / master refresh through IKS, then wait for calico-node."""
+        assert self.iks is not None  # request() refuses worker actions without IKS settings
+        since = self.now()
+        try:
+            async with open_cluster(approval.cluster, self.access) as opened, IksClient(self.iks) as iks:
+                plan = await plan_worker_action(
+                    opened.transport,
+                    iks,
+                    cluster=opened.name,
+                    kind=approval.action,
+                    target=approval.target,
+                    max_not_ready_share=self.max_not_ready_share,
+                )
+                done = await apply_worker_action(iks, plan, read_only=self.read_only)
+                await self.store.audit(
+                    approval.cluster,
+                    kind=AuditKind.EXECUTION,
+                    actor="calico-bot",
+                    action=approval.action.value,
+                    target=approval.target,
+                    approval_id=approval.id,
+                    outcome="applied",
+                    detail=done,
+                    requester=approval.requester,
+                    approver=approval.approver,
+                    at=self.now(),
+                )
+                if self.read_only:
+                    return True, done
+                deadline = self.deadlines.get(plan.kind, WORKER_DEADLINES[plan.kind])
+                outcome = await verify_worker(
+                    opened.transport,
+                    plan,
+                    since=since,
+                    deadline_s=deadline,
+                    poll_s=min(5.0, max(deadline / 20, 0.2)),
+                )
+        except (ActionError, CheckFailed, IksError) as exc:
             return False, str(exc)
         return outcome.ok, f"{done}; {outcome.message}"
 

@@ -47,6 +47,9 @@ def build_app(settings: Settings, queue: InProcessQueue, store: Store | None = N
             queue=queue,
             group_members=slack.usergroup_members,
             read_only=settings.read_only,
+            iks=settings.iks,
+            deadlines=settings.verify_deadlines,
+            max_not_ready_share=settings.max_not_ready_share,
         )
     register(app, Deps(settings=settings, queue=queue, slack=slack, seen_events={}, remediation=remediation))
     return app

@@ -14,6 +14,9 @@ one line each, instead of failing later in front of a user.
 | `PORT`, `HOST` | where the HTTP server listens (default 3000 on 0.0.0.0) |
 | `REDIS_URL` | approvals, audit, history and locks live here; without it remediation buttons say so |
 | `CALICO_BOT_READ_ONLY` | `1`: every approved action is a dry run that says what it would have done |
+| `IBMCLOUD_API_KEY`, `IKS_API_URL`, `IAM_URL` | worker reboot/reload/replace and master refresh through the IKS API |
+| `CALICO_BOT_VERIFY_SECONDS` | verification deadlines per action, e.g. `delete-pod=300,reboot-worker=1200` |
+| `CALICO_BOT_MAX_NOT_READY_SHARE` | refuse worker actions while more than this share of other workers is NotReady (0.3) |
 | `CALICO_BOT_APPROVER_USERS`, `CALICO_BOT_APPROVER_GROUPS`, `CALICO_BOT_SELF_APPROVAL`, `CALICO_BOT_APPROVAL_TTL_MINUTES` | who may approve (see bot.approvals) |
 """
 
@@ -25,6 +28,8 @@ from dataclasses import dataclass, field
 
 from bot.approvals import ApprovalPolicy, PolicyError
 from bot.checking import ClusterAccess
+from bot.iks import IksConfigError, IksSettings
+from checks.model import ActionKind
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
@@ -49,6 +54,9 @@ class Settings:
     redis_url: str = field(default="", repr=False)
     read_only: bool = False
     policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
+    iks: IksSettings | None = field(default=None, repr=False)
+    verify_deadlines: dict[ActionKind, float] = field(default_factory=dict)
+    max_not_ready_share: float = 0.3
 
     @property
     def socket_mode(self) -> bool:
@@ -104,6 +112,27 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     except PolicyError as exc:
         problems += exc.problems
         policy = ApprovalPolicy()
+    iks = None
+    if env.get("IBMCLOUD_API_KEY", "").strip():
+        try:
+            iks = IksSettings.from_env(env)
+        except IksConfigError as exc:
+            problems += list(exc.problems)
+    deadlines: dict[ActionKind, float] = {}
+    for item in (i.strip() for i in env.get("CALICO_BOT_VERIFY_SECONDS", "").split(",") if i.strip()):
+        name, _, seconds = item.partition("=")
+        try:
+            deadlines[ActionKind(name.strip())] = float(seconds)
+        except ValueError:
+            problems.append(f"CALICO_BOT_VERIFY_SECONDS: {item!r} is not <action>=<seconds>")
+    share_text = env.get("CALICO_BOT_MAX_NOT_READY_SHARE", "0.3")
+    try:
+        share = float(share_text)
+        if not 0 <= share <= 1:
+            raise ValueError
+    except ValueError:
+        problems.append(f"CALICO_BOT_MAX_NOT_READY_SHARE {share_text!r} is not a share between 0 and 1")
+        share = 0.3
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -123,4 +152,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_url=redis_url,
         read_only=read_only,
         policy=policy,
+        iks=iks,
+        verify_deadlines=deadlines,
+        max_not_ready_share=share,
     )
