@@ -66,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --write-dump: also write DIR/extras/ (webhooks, Calico CRs, leases, RBAC)",
     )
+    parser.add_argument(
+        "--iks-seconds",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="how long a simulated IKS worker reboot/reload/replace or master refresh takes (default 5)",
+    )
     parser.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
 
 
@@ -81,7 +88,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         scenario = load_scenario(args.scenario)
-        sim = SimCluster(scenario, nodes=args.nodes, latency_ms=args.latency_ms, cluster_name=args.cluster)
+        sim = SimCluster(
+            scenario,
+            nodes=args.nodes,
+            latency_ms=args.latency_ms,
+            cluster_name=args.cluster,
+            iks_seconds=args.iks_seconds,
+        )
     except ScenarioError as exc:
         print(f"calico-bot sim: {exc}", file=sys.stderr)
         return 2
@@ -117,6 +130,11 @@ async def _serve(sim: SimCluster, port: int, kubeconfig: Path) -> int:
         )
         print(f"kubeconfig: {kubeconfig}  (context {sim.cluster_name})", file=sys.stderr)
         print(f"  calico-bot check {sim.cluster_name} --kubeconfig {kubeconfig}", file=sys.stderr)
+        print(
+            f"IKS API: IKS_API_URL={sim.iks_url} IAM_URL={sim.iam_url} (any IBMCLOUD_API_KEY but 'invalid'; "
+            f"worker actions take {sim.iks_seconds:g} s)",
+            file=sys.stderr,
+        )
         print("Ctrl-C to stop", file=sys.stderr)
         print(url, flush=True)
         await stop.wait()

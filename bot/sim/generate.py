@@ -15,6 +15,7 @@ IBM's `calico-extension` init containers).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import random
 import re
@@ -291,6 +292,8 @@ class ClusterBuilder:
         self.workers: list[Worker] = []
         self.by_node: dict[str, Worker] = {}
         self.pinned: set[tuple[str, str, str]] = set()
+        self.fixed_nodes: set[str] = set()  # broken workers an IKS action fixed (stay healthy)
+        self.daemonset_doc: Json | None = None  # calico-node DaemonSet as generated (master refresh)
         self.uids: dict[str, str] = {}
         self.variables: dict[str, str] = {}
         self.calico_pod_ready: dict[str, bool] = {}
@@ -539,11 +542,26 @@ class ClusterBuilder:
         else:
             self.calico_pod_failing.pop(name, None)
 
-    def fresh_calico_pod(self, node_name: str) -> Json | None:
-        """What the DaemonSet creates after its pod on `node_name` was deleted (None: not a worker)."""
+    def recreates_broken(self, node_name: str) -> bool:
+        """Whether a calico-node pod the DaemonSet recreates on this worker is broken again."""
+        w = self.by_node.get(node_name)
+        return (
+            w is not None
+            and w.broken is not None
+            and w.broken.after_pod_delete == "broken"
+            and node_name not in self.fixed_nodes
+        )
+
+    def fresh_calico_pod(self, node_name: str, *, broken: bool | None = None) -> Json | None:
+        """What the DaemonSet creates after its pod on `node_name` was deleted (None: not a worker).
+
+        `broken`: apply the broken worker's `calico_node` overrides (None: as `after_pod_delete` says).
+        """
         w = self.by_node.get(node_name)
         if w is None:
             return None
+        if broken is None:
+            broken = self.recreates_broken(node_name)
         values = dict(w.values)
         start = self.store.now()
         values.update(
@@ -567,11 +585,44 @@ class ClusterBuilder:
             }
         )
         doc: Json = decode(self._render("pod", values))
-        if w.broken is not None and w.broken.after_pod_delete == "broken":
+        if broken and w.broken is not None:
             variables = self.worker_variables(w) | {"pod": values["pod_name"], "pod_uid": values["pod_uid"]}
             doc = self._override(doc, w.broken.calico_node, variables)
         w.values["pod_name"], w.values["pod_uid"] = values["pod_name"], values["pod_uid"]
         return doc
+
+    def copy_broken_logs(self, node_name: str) -> None:
+        """Give the worker's current calico-node pod the broken worker's scenario `logs:`."""
+        w = self.by_node.get(node_name)
+        if w is None or w.broken is None:
+            return
+        variables = self.worker_variables(w)
+        for key, text in w.broken.logs.items():
+            container, _, prev = key.partition("/")
+            body = resolve(text, self.store.now(), variables, log_times=True)
+            self.store.set_log(
+                self.facts.ns,
+                w.pod_name,
+                container,
+                body if body.endswith("\n") else body + "\n",
+                previous=prev == "previous",
+            )
+
+    def healthy_node_conditions(self, node_name: str) -> list[Json]:
+        """A healthy worker's Node conditions, heartbeats now and Ready/NetworkUnavailable changed now."""
+        w = self.by_node.get(node_name)
+        if w is None:
+            return []
+        stamp = rfc3339(self.store.now())
+        conditions: list[Json] = (decode(self._render("node", w.values)).get("status") or {}).get(
+            "conditions"
+        ) or []
+        for cond in conditions:
+            if "lastHeartbeatTime" in cond:
+                cond["lastHeartbeatTime"] = stamp
+            if cond.get("type") in ("Ready", "NetworkUnavailable"):
+                cond["lastTransitionTime"] = stamp
+        return conditions
 
     # --- per-worker documents (called once with placeholders to build the templates) --------
 
@@ -1487,23 +1538,23 @@ class ClusterBuilder:
         tmpl_meta: Json = {"creationTimestamp": None, "labels": tmpl_labels}
         if self.calico_pod_annotations():
             tmpl_meta["annotations"] = self.calico_pod_annotations()
-        self._put(
-            {
-                "apiVersion": "apps/v1",
-                "kind": "DaemonSet",
-                "metadata": ds_meta,
-                "spec": {
-                    "selector": {"matchLabels": {"k8s-app": "calico-node"}},
-                    "template": {"metadata": tmpl_meta, "spec": template_spec},
-                    "updateStrategy": {
-                        "type": "RollingUpdate",
-                        "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
-                    },
-                    "revisionHistoryLimit": 10,
+        self.daemonset_doc = {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": ds_meta,
+            "spec": {
+                "selector": {"matchLabels": {"k8s-app": "calico-node"}},
+                "template": {"metadata": tmpl_meta, "spec": template_spec},
+                "updateStrategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
                 },
-                "status": {},
-            }
-        )
+                "revisionHistoryLimit": 10,
+            },
+            "status": {},
+        }
+        self._put(self.daemonset_doc)
+        self.daemonset_doc = copy.deepcopy(self.daemonset_doc)
         # typha, kube-controllers, operator and a few kube-system workloads
         typha_replicas = operator_typha_replicas(self.total) if f.operator_era else 3
         typha_image = f.image("calico/typha")

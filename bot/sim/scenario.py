@@ -36,6 +36,15 @@ then applies the scenario's overrides. Format::
         events:                         # raw Event objects; see "events" below
           - {reason: BackOff, message: ..., type: Warning, count: 14}
         after_pod_delete: healthy       # healthy (default) | broken: what the DaemonSet recreates
+                                        # after a plain `kubectl delete pod` of its calico-node
+        fixed_by: [reboot, reload, replace]   # IKS worker actions that fix this worker (default:
+                                        # all three; [] = nothing done to the worker fixes it).
+                                        # After the action (`SimCluster(iks_seconds=…)`) a fixing
+                                        # action leaves a Ready node and a healthy calico-node pod;
+                                        # any other leaves the node and a fresh pod broken exactly
+                                        # as before. A fixed worker stays fixed (later pod deletes
+                                        # give healthy pods). `os_reboot` and hard `reboot` are both
+                                        # `reboot` here.
     objects:                            # raw Kubernetes objects of any kind, matched by
       - apiVersion: crd.projectcalico.org/v1   #  apiVersion/kind/namespace/name:
         kind: BGPConfiguration                 #  replaces a generated object or adds a new one
@@ -93,6 +102,9 @@ DEFAULT_ZONES = {
 }
 
 
+WORKER_ACTIONS = ("reboot", "reload", "replace")  # the IKS worker actions `fixed_by` names
+
+
 class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names the file and the field."""
 
@@ -134,6 +146,7 @@ class BrokenWorker:
     logs: dict[str, str] = field(default_factory=dict)
     events: tuple[Json, ...] = ()
     after_pod_delete: str = "healthy"
+    fixed_by: tuple[str, ...] = WORKER_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -294,7 +307,18 @@ def parse_scenario(raw: Any, *, source: str = "<scenario>", default_name: str = 
 
 def _broken(entry: Any, where: str) -> BrokenWorker:
     entry = _mapping(entry, where)
-    allowed = {"name", "zone", "pool", "node", "calico_node", "lease", "logs", "events", "after_pod_delete"}
+    allowed = {
+        "name",
+        "zone",
+        "pool",
+        "node",
+        "calico_node",
+        "lease",
+        "logs",
+        "events",
+        "after_pod_delete",
+        "fixed_by",
+    }
     unknown = set(entry) - allowed
     if unknown:
         raise ScenarioError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
@@ -302,6 +326,11 @@ def _broken(entry: Any, where: str) -> BrokenWorker:
     after = str(entry.get("after_pod_delete", "healthy"))
     if after not in ("healthy", "broken"):
         raise ScenarioError(f"{where}.after_pod_delete must be healthy or broken")
+    fixed_raw = entry.get("fixed_by", list(WORKER_ACTIONS))
+    fixed_by = tuple(str(a) for a in _list(fixed_raw if fixed_raw is not None else [], f"{where}.fixed_by"))
+    bad = [a for a in fixed_by if a not in WORKER_ACTIONS]
+    if bad:
+        raise ScenarioError(f"{where}.fixed_by: unknown action(s) {bad}; allowed: {list(WORKER_ACTIONS)}")
     events = tuple(
         _mapping(e, f"{where}.events[{i}]")
         for i, e in enumerate(_list(entry.get("events") or [], f"{where}.events"))
@@ -319,6 +348,7 @@ def _broken(entry: Any, where: str) -> BrokenWorker:
         logs={str(k): str(v) for k, v in logs.items()},
         events=events,
         after_pod_delete=after,
+        fixed_by=fixed_by,
     )
 
 

@@ -23,7 +23,11 @@ and benchmarks need on top:
 - the DaemonSet controller: a deleted calico-node pod is recreated on its node after
   `pod_recreate_delay_s` (healthy, or as broken again per the scenario; Pending on a worker whose
   kubelet is down), and cordoning a node adds the `node.kubernetes.io/unschedulable` taint;
-- pod logs on a worker whose kubelet is down fail like the apiserver's kubelet proxy does (500).
+- pod logs on a worker whose kubelet is down fail like the apiserver's kubelet proxy does (500);
+- the IBM Cloud side on the same port (`bot.sim.iks`): IAM token endpoint `sim.iam_url`, IKS API
+  `sim.iks_url` (workers, reboot/reload/replace, master refresh), with workers that go NotReady and
+  come back after `iks_seconds`; their routes have their own keys in the request log and for faults
+  (`PUT /v1/clusters/{cluster}/workers/{worker}`) and their own bearer tokens.
 
 Writers: `write_kubeconfig` (loads with the official `kubernetes` client) and
 `write_cluster_info_dump` (the layout of `kubectl cluster-info dump --output-directory`).
@@ -36,7 +40,7 @@ import fnmatch
 import json
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +51,7 @@ import yaml
 from aiohttp import web
 
 from bot.sim.generate import DAEMONSETS, NODES, PODS, ClusterBuilder, rtype
+from bot.sim.iks import SimIks
 from bot.sim.scenario import Scenario, load_scenario
 from bot.sim.store import (
     RESOURCE_TYPES,
@@ -269,6 +274,7 @@ class SimCluster:
         cluster_name: str | None = None,
         pod_recreate_delay_s: float | None = 2.0,
         user: str = DEFAULT_USER,
+        iks_seconds: float = 5.0,
     ) -> None:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         fixed = now.astimezone(UTC) if now is not None else None
@@ -278,6 +284,7 @@ class SimCluster:
         self.token = token or secrets.token_urlsafe(24)
         self.user = user
         self.pod_recreate_delay_s = pod_recreate_delay_s
+        self.iks_seconds = iks_seconds
         self.store = Store(now=self._clock)
         self.builder = ClusterBuilder(
             self.scenario, store=self.store, nodes=nodes, now=self.now, seed=seed, cluster_name=cluster_name
@@ -293,6 +300,7 @@ class SimCluster:
         self._timers: list[asyncio.TimerHandle] = []
         self.port = 0
         self.host = "127.0.0.1"
+        self.iks = SimIks(self)
 
     def _clock(self) -> datetime:
         return self._fixed_now or datetime.now(UTC)
@@ -302,6 +310,40 @@ class SimCluster:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def iks_url(self) -> str:
+        """Base URL of the simulated IKS API (`IKS_API_URL`)."""
+        return self.url
+
+    @property
+    def iam_url(self) -> str:
+        """The simulated IAM token endpoint (`IAM_URL`)."""
+        return f"{self.url}/identity/token"
+
+    def now_time(self) -> datetime:
+        """The simulator's clock (fixed when `now=` was given)."""
+        return self._clock()
+
+    def call_later(self, delay: float, callback: Callable[..., object], *args: object) -> None:
+        """Run `callback(*args)` on the running loop after `delay` seconds (cancelled by `stop`)."""
+        loop = asyncio.get_running_loop()
+        self._timers = [t for t in self._timers if not t.cancelled() and t.when() > loop.time()]
+        self._timers.append(loop.call_later(max(0.0, delay), callback, *args))
+
+    def calico_pods_on(self, node: str) -> list[StoredObject]:
+        """The calico-node pods bound to `node`."""
+        ns = self.scenario.calico_namespace
+        found = []
+        for pod in self.store.objects(PODS, ns):
+            doc = pod.doc()
+            if (doc.get("spec") or {}).get("nodeName") == node and self._is_ds_pod(doc):
+                found.append(pod)
+        return found
+
+    def recreate_calico_pod(self, node: str) -> None:
+        """The DaemonSet controller's pass for one node: a pod if it has none."""
+        self._recreate(node)
 
     @property
     def nodes(self) -> int:
@@ -401,6 +443,8 @@ class SimCluster:
             if not self._authorized(request):
                 return _status_response(ApiError(401, "Unauthorized", "Unauthorized"))
             return await self._control(request)
+        if self.iks.handles(path):
+            return await self.iks.entry(request)
         route = parse_route(request.method, path)
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
@@ -423,6 +467,19 @@ class SimCluster:
         if truncate and isinstance(response, web.Response) and response.body is not None:
             return await self._truncated(route.key, request, response, truncate)
         return self._record(route.key, response)
+
+    def record(self, key: str, response: web.StreamResponse) -> web.StreamResponse:
+        """Count a response in the request log under `key`."""
+        return self._record(key, response)
+
+    def fire_faults(self, key: str, request: web.Request) -> list[Fault]:
+        """The faults that fire for a request with route key `key` (used by the IKS routes)."""
+        return self._firing(Route(key, "iks"), request)
+
+    async def truncated(
+        self, key: str, request: web.Request, full: web.Response, mode: str
+    ) -> web.StreamResponse:
+        return await self._truncated(key, request, full, mode)
 
     def _record(self, key: str, response: web.StreamResponse) -> web.StreamResponse:
         stats = self._requests.setdefault(key, RouteStats())
@@ -546,6 +603,8 @@ class SimCluster:
                         "nodes": self.nodes,
                         "calicoNamespace": self.scenario.calico_namespace,
                         "now": rfc3339(self.now),
+                        "iksUrl": self.iks_url,
+                        "iamUrl": self.iam_url,
                     }
                 )
             )
@@ -913,10 +972,11 @@ class SimCluster:
         ns = self.scenario.calico_namespace
         if self.store.find(DAEMONSETS, ns, "calico-node") is None or self.store.find(NODES, "", node) is None:
             return
+        if self.calico_pods_on(node):  # one pod per node (e.g. an IKS reboot already made one)
+            return
         doc = self.builder.fresh_calico_pod(node)
         if doc is None:
             return
-        worker = self.builder.by_node[node]
         if self._kubelet_down(node):
             doc["status"] = {
                 "phase": "Pending",
@@ -930,7 +990,7 @@ class SimCluster:
                     }
                 ],
             }
-        elif worker.broken is None or worker.broken.after_pod_delete == "healthy":
+        elif not self.builder.recreates_broken(node):
             self._heal_node(node)
         self.store.put(doc, rtype=PODS)
         self.builder.pod_event("ADDED", doc)

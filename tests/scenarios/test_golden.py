@@ -65,6 +65,15 @@ ROWS = (
         ),
     ),
     Row(
+        "crashloop-needs-reboot",
+        (S.CALICO_BAD_ON_FEW_WORKERS,),
+        1,
+        (
+            "Calico node '10.188.156.201' is already using the IPv4 address 10.188.156.137.",
+            "CrashLoopBackOff",
+        ),
+    ),
+    Row(
         "calico-down-on-worker",
         (S.CALICO_DOWN_ON_WORKER,),
         1,
