@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,9 @@ FORM = "application/x-www-form-urlencoded"
 
 
 @contextmanager
-def sim_process(directory: Path, *, scenario: str, nodes: int, cluster: str) -> Iterator[Path]:
+def sim_process(
+    directory: Path, *, scenario: str, nodes: int, cluster: str, extra_args: Sequence[str] = ()
+) -> Iterator[Path]:
     """A simulated cluster in its own process; yields its kubeconfig (context = `cluster`)."""
     kubeconfig = directory / f"{cluster}.kubeconfig"
     proc = subprocess.Popen(
@@ -41,6 +43,7 @@ def sim_process(directory: Path, *, scenario: str, nodes: int, cluster: str) -> 
             cluster,
             "--kubeconfig-out",
             str(kubeconfig),
+            *extra_args,
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
