@@ -1,0 +1,127 @@
+"""The approval flow's edges, with a real Redis, a real simulated cluster and the fake Slack,
+and the clock injected:
+- a click after the request expired is refused, audited, and the card turns "expired";
+- Redis unreachable when someone approves: nothing is decided or run, the user is told, and the
+  same approval works once Redis is back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.approvals import ApprovalPolicy, ApprovalState
+from bot.checking import ClusterAccess
+from bot.jobs import InProcessQueue
+from bot.remediation import Remediation
+from bot.slack_api import SlackPoster, make_client
+from bot.store import Store
+from tests.slack.fake_slack import FakeSlack
+
+REDIS_URL = "redis://127.0.0.1:6379/12"
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def redis_db() -> AsyncIterator[None]:
+    client = aioredis.Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    yield
+    await client.flushdb()
+    await client.aclose()
+
+
+def remediation(store: Store, fake: FakeSlack, clock: Clock, queue: InProcessQueue) -> Remediation:
+    async def no_groups(group: str) -> frozenset[str]:
+        return frozenset()
+
+    return Remediation(
+        store=store,
+        slack=SlackPoster(make_client(token="xoxb-test", api_url=fake.api_url)),
+        policy=ApprovalPolicy(approver_users=frozenset({"U01REQ", "U02APR"})),
+        access=ClusterAccess(simulators=True),
+        queue=queue,
+        group_members=no_groups,
+        now=clock,
+    )
+
+
+async def request_cordon(flow: Remediation, fake: FakeSlack) -> str:
+    answer = await flow.request(
+        cluster="sim:crashloop-one",
+        kind="cordon",
+        target="10.188.156.137",
+        requester="U01REQ",
+        channel="C1",
+        thread_ts="1700000000.000100",
+    )
+    assert "waiting for an approver" in answer, answer
+    card = [c for c in fake.calls("chat.postMessage") if "Approval needed" in str(c.params)][-1]
+    return next(
+        e["value"]
+        for b in card.params["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "calico_approve"
+    )
+
+
+async def test_a_late_click_is_refused_audited_and_the_card_expires(redis_db: None) -> None:
+    clock, queue = Clock(), InProcessQueue()
+    async with FakeSlack() as fake, Store(REDIS_URL) as store:
+        flow = remediation(store, fake, clock, queue)
+        approval_id = await request_cordon(flow, fake)
+        clock.now = T0 + timedelta(minutes=16)
+        answer = await flow.decide(
+            approval_id=approval_id, user="U02APR", approve=True, channel="C1", card_ts="1700000001.000100"
+        )
+        assert "expired" in answer
+        assert "nothing was done" in answer
+        record = await store.get(approval_id)
+        assert record is not None
+        assert record.state == ApprovalState.EXPIRED
+        history = await store.history("sim:crashloop-one")
+        assert any(r.kind == "refusal" and "expired" in r.detail for r in history)
+        updates = fake.calls("chat.update")
+        assert updates
+        assert "expired" in str(updates[-1].params)
+        await queue.close()
+
+
+async def test_redis_down_at_approval_then_back(redis_db: None) -> None:
+    clock, queue = Clock(), InProcessQueue()
+    async with (
+        FakeSlack() as fake,
+        Store(REDIS_URL) as store,
+        Store("redis://:s3cretpw@127.0.0.1:1/0") as down,
+    ):
+        approval_id = await request_cordon(remediation(store, fake, clock, queue), fake)
+        broken = remediation(down, fake, clock, queue)
+        answer = await broken.decide(
+            approval_id=approval_id, user="U02APR", approve=True, channel="C1", card_ts="1700000001.000100"
+        )
+        assert "Nothing was decided and nothing runs" in answer
+        assert "s3cretpw" not in answer
+        record = await store.get(approval_id)
+        assert record is not None
+        assert record.state == ApprovalState.PENDING
+        back = remediation(store, fake, clock, queue)
+        answer = await back.decide(
+            approval_id=approval_id, user="U02APR", approve=True, channel="C1", card_ts="1700000001.000100"
+        )
+        assert "running it now" in answer
+        await queue.close(timeout=60)
+        record = await store.get(approval_id)
+        assert record is not None
+        assert record.state == ApprovalState.SUCCEEDED, record.result
