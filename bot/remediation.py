@@ -271,25 +271,28 @@ class Remediation:
                     opened.transport, cluster=opened.name, kind=approval.action, target=approval.target
                 )
                 done = await apply_action(opened.transport, plan, read_only=self.read_only)
-                await self.store.audit(
-                    approval.cluster,
-                    kind=AuditKind.EXECUTION,
-                    actor="calico-bot",
-                    action=approval.action.value,
-                    target=approval.target,
-                    approval_id=approval.id,
-                    outcome="applied",
-                    detail=done,
-                    requester=approval.requester,
-                    approver=approval.approver,
-                    at=self.now(),
-                )
+                await self._audit_applied(approval, done)
                 if self.read_only:
                     return True, done
                 outcome = await verify(opened.transport, plan, deadline_s=self.deadlines.get(plan.kind))
         except (ActionError, CheckFailed) as exc:
             return False, str(exc)
         return outcome.ok, f"{done}; {outcome.message}"
+
+    async def _audit_applied(self, approval: Approval, done: str) -> None:
+        await self.store.audit(
+            approval.cluster,
+            kind=AuditKind.EXECUTION,
+            actor="calico-bot",
+            action=approval.action.value,
+            target=approval.target,
+            approval_id=approval.id,
+            outcome="applied",
+            detail=done,
+            requester=approval.requester,
+            approver=approval.approver,
+            at=self.now(),
+        )
 
     async def _run_worker(self, approval: Approval) -> tuple[bool, str]:
         """Reboot / reload / replace / master refresh through IKS, then wait for calico-node."""
@@ -306,19 +309,7 @@ class Remediation:
                     max_not_ready_share=self.max_not_ready_share,
                 )
                 done = await apply_worker_action(iks, plan, read_only=self.read_only)
-                await self.store.audit(
-                    approval.cluster,
-                    kind=AuditKind.EXECUTION,
-                    actor="calico-bot",
-                    action=approval.action.value,
-                    target=approval.target,
-                    approval_id=approval.id,
-                    outcome="applied",
-                    detail=done,
-                    requester=approval.requester,
-                    approver=approval.approver,
-                    at=self.now(),
-                )
+                await self._audit_applied(approval, done)
                 if self.read_only:
                     return True, done
                 deadline = self.deadlines.get(plan.kind, WORKER_DEADLINES[plan.kind])

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -124,3 +125,30 @@ async def serve_process(fake: FakeSlack, kubeconfig: Path, **extra_env: str) -> 
 async def _drain(stream: asyncio.StreamReader) -> None:
     while await stream.readline():
         pass
+
+
+def approval_id_of(card: Any) -> str:
+    """The approval id an approval card's Approve button carries (card: a recorded chat.postMessage)."""
+    return str(
+        next(
+            e["value"]
+            for b in card.params["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "calico_approve"
+        )
+    )
+
+
+@asynccontextmanager
+async def flushed_redis(url: str) -> AsyncIterator[None]:
+    """A Redis database emptied before and after (tests use their own database index)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    await client.flushdb()
+    try:
+        yield
+    finally:
+        await client.flushdb()
+        await client.aclose()

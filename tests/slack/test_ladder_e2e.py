@@ -12,11 +12,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 import yaml
 
 from tests.slack.fake_slack import FakeSlack
-from tests.slack.processes import Bot, serve_process, sim_process
+from tests.slack.processes import Bot, approval_id_of, flushed_redis, serve_process, sim_process
 from tests.slack.test_remediation_e2e import CARD_TS, REDIS_URL, click
 
 WORKER = "10.188.156.137"
@@ -32,11 +31,8 @@ def sim(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 async def clean_redis() -> AsyncIterator[None]:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    await client.flushdb()
-    yield
-    await client.flushdb()
-    await client.aclose()
+    async with flushed_redis(REDIS_URL):
+        yield
 
 
 async def _sim_get(kubeconfig: Path, path: str) -> dict:  # type: ignore[type-arg]
@@ -55,13 +51,7 @@ async def step(bot: Bot, fake: FakeSlack, kind: str, target: str, expect: str, n
     answer = await click(bot, "calico_action:0", value, user="U01REQ", message_ts=CARD_TS, reply=f"req{n}")
     assert "waiting for an approver" in answer, answer
     cards = [c for c in fake.calls("chat.postMessage") if "Approval needed" in str(c.params)]
-    approval_id = next(
-        e["value"]
-        for b in cards[-1].params["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "calico_approve"
-    )
+    approval_id = approval_id_of(cards[-1])
     own = await click(bot, "calico_approve", approval_id, user="U01REQ", message_ts=CARD_TS, reply=f"own{n}")
     assert "two-person rule" in own
     ok = await click(bot, "calico_approve", approval_id, user="U02APR", message_ts=CARD_TS, reply=f"ok{n}")

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 import yaml
 
 from bot.kube import KubeTransport, resolve_cluster
 from tests.slack.fake_slack import Call, FakeSlack
-from tests.slack.processes import FORM, SECRET, Bot, serve_process, sim_process
+from tests.slack.processes import FORM, SECRET, Bot, approval_id_of, flushed_redis, serve_process, sim_process
 from tests.slack.signing import block_actions_body, sign
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -38,11 +37,8 @@ def sim(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 async def clean_redis() -> AsyncIterator[None]:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    await client.flushdb()
-    yield
-    await client.flushdb()
-    await client.aclose()
+    async with flushed_redis(REDIS_URL):
+        yield
 
 
 async def click(bot: Bot, action_id: str, value: str, *, user: str, message_ts: str, reply: str) -> str:
@@ -189,13 +185,7 @@ async def test_read_only_mode_runs_nothing(sim: Path, clean_redis: None) -> None
         await click(bot, "calico_action:0", value, user="U01REQ", message_ts=CARD_TS, reply="req")
         card = next(c for c in fake.calls("chat.postMessage") if c.params.get("thread_ts") == CARD_TS)
         assert "read-only mode" in str(card.params)
-        approval_id = next(
-            e["value"]
-            for b in card.params["blocks"]
-            if b["type"] == "actions"
-            for e in b["elements"]
-            if e["action_id"] == "calico_approve"
-        )
+        approval_id = approval_id_of(card)
         await click(bot, "calico_approve", approval_id, user="U02APR", message_ts=CARD_TS, reply="u2")
         await posted(fake, "read-only mode: nothing changed")
         assert not await node_unschedulable(sim)
@@ -217,13 +207,7 @@ async def test_copy_bgp_secret_through_slack_fixes_the_migration(tmp_path: Path,
             value = json.dumps({"kind": "copy-bgp-secret", "cluster": "bgp", "target": "bgp"})
             await click(bot, "calico_action:0", value, user="U01REQ", message_ts=CARD_TS, reply="req")
             card = next(c for c in fake.calls("chat.postMessage") if c.params.get("thread_ts") == CARD_TS)
-            approval_id = next(
-                e["value"]
-                for b in card.params["blocks"]
-                if b["type"] == "actions"
-                for e in b["elements"]
-                if e["action_id"] == "calico_approve"
-            )
+            approval_id = approval_id_of(card)
             await click(bot, "calico_approve", approval_id, user="U02APR", message_ts=CARD_TS, reply="ok")
             done = await posted(fake, "✅ done")
             assert "copied secret calico-bgp-password to calico-system" in str(done.params["text"])
@@ -246,13 +230,7 @@ async def test_fifty_approve_clicks_on_two_replicas_execute_once(sim: Path, clea
         value = json.dumps({"kind": "cordon", "cluster": "rem", "target": WORKER})
         await click(one, "calico_action:0", value, user="U01REQ", message_ts=CARD_TS, reply="req")
         card = next(c for c in fake.calls("chat.postMessage") if c.params.get("thread_ts") == CARD_TS)
-        approval_id = next(
-            e["value"]
-            for b in card.params["blocks"]
-            if b["type"] == "actions"
-            for e in b["elements"]
-            if e["action_id"] == "calico_approve"
-        )
+        approval_id = approval_id_of(card)
 
         async def approve(i: int) -> str:
             bot = one if i % 2 else two

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis.asyncio as aioredis
 
 from bot.approvals import ApprovalPolicy, ApprovalState
 from bot.checking import ClusterAccess
@@ -20,6 +19,7 @@ from bot.remediation import Remediation
 from bot.slack_api import SlackPoster, make_client
 from bot.store import Store
 from tests.slack.fake_slack import FakeSlack
+from tests.slack.processes import approval_id_of, flushed_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -35,11 +35,8 @@ class Clock:
 
 @pytest.fixture
 async def redis_db() -> AsyncIterator[None]:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    await client.flushdb()
-    yield
-    await client.flushdb()
-    await client.aclose()
+    async with flushed_redis(REDIS_URL):
+        yield
 
 
 def remediation(store: Store, fake: FakeSlack, clock: Clock, queue: InProcessQueue) -> Remediation:
@@ -68,13 +65,7 @@ async def request_cordon(flow: Remediation, fake: FakeSlack) -> str:
     )
     assert "waiting for an approver" in answer, answer
     card = [c for c in fake.calls("chat.postMessage") if "Approval needed" in str(c.params)][-1]
-    return next(
-        e["value"]
-        for b in card.params["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "calico_approve"
-    )
+    return approval_id_of(card)
 
 
 async def test_a_late_click_is_refused_audited_and_the_card_expires(redis_db: None) -> None:
