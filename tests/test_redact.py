@@ -8,6 +8,10 @@ import pytest
 from bot.redact import redact
 
 CANARY = "calico-canary-7f3a9c1d2e5b"
+# Fake credential shapes, assembled at run time so secret scanners do not mistake this file for a leak.
+PEM_BEGIN = "-----BEGIN RSA " + "PRIVATE KEY-----"
+PEM_END = "-----END RSA " + "PRIVATE KEY-----"
+SLACK_BOT_PREFIX = "xo" + "xb-"
 
 
 @pytest.mark.parametrize(
@@ -23,8 +27,8 @@ CANARY = "calico-canary-7f3a9c1d2e5b"
         f"IBMCLOUD_API_KEY={CANARY}",
         f"token {CANARY}" if False else f"token={CANARY}",
         f"https://admin:{CANARY}@registry.example.com/v2/",
-        f"-----BEGIN RSA PRIVATE KEY-----\nMIIE{CANARY}\n-----END RSA PRIVATE KEY-----",
-        "xoxb-1234567890-" + CANARY,
+        f"{PEM_BEGIN}\nMIIE{CANARY}\n{PEM_END}",
+        SLACK_BOT_PREFIX + "1234567890-" + CANARY,
         "jwt eyJhbGciOiJSUzI1NiIsImtpZCI6Ij.eyJpc3MiOiJrdWJlcm5ldGVzL3Nlcn.c2lnbmF0dXJl" + CANARY,
     ],
 )
