@@ -9,6 +9,7 @@ approval flow, which is not built yet — the hand-off says so and nobody is pag
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -85,8 +86,20 @@ def handoff_for(
     )
 
 
+PAGE_BUTTON = "calico_action:page"
+PAGING_NEEDS_APPROVAL = (
+    "Paging: not yet. Paging wakes someone up, so it needs an approval: press *Page armada-network* "
+    "below and another approver confirms."
+)
+
+
 async def run_escalate_job(
-    request: EscalateRequest, *, slack: SlackPoster, access: ClusterAccess, store: Store | None = None
+    request: EscalateRequest,
+    *,
+    slack: SlackPoster,
+    access: ClusterAccess,
+    store: Store | None = None,
+    pageable: bool = False,
 ) -> None:
     try:
         result = await diagnose_for_handoff(request.cluster, access)
@@ -114,7 +127,26 @@ async def run_escalate_job(
         except StoreUnavailable as exc:
             log.warning("hand-off without the actions taken: %s", exc)
     handoff = handoff_for(result, requested_by=request.user, actions=actions, bundle_name=bundle)
-    message = handoff_message(handoff, result.diagnosis, paging=SLACK_PAGING_NOT_YET)
+    message = handoff_message(
+        handoff, result.diagnosis, paging=PAGING_NEEDS_APPROVAL if pageable else SLACK_PAGING_NOT_YET
+    )
+    if pageable:
+        value = json.dumps({"kind": "page", "cluster": request.cluster, "target": request.cluster})
+        page = {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": PAGE_BUTTON,
+                    "style": "danger",
+                    "value": value,
+                    "text": {"type": "plain_text", "text": "Page armada-network"},
+                }
+            ],
+        }
+        message = cards.Message(
+            text=message.text, blocks=[*message.blocks[:49], page], attachments=message.attachments
+        )
     await slack.post(request.channel, message, thread_ts=request.thread_ts)
     crosspost = os.environ.get(CROSSPOST_ENV, "").strip()
     if crosspost and crosspost != request.channel:

@@ -25,10 +25,12 @@ from typing import Any
 from bot import cards
 from bot.actions import DEADLINES, KUBE_ACTIONS, ActionError, Plan, apply_action, plan_action, verify
 from bot.approvals import Approval, ApprovalPolicy, ApprovalState, AuditKind, describe, may_decide, rule_for
-from bot.checking import CheckFailed, ClusterAccess, open_cluster
+from bot.checking import CheckFailed, ClusterAccess, open_cluster, run_check
 from bot.clock import utcnow
+from bot.escalation import dedup_key, pagerduty_event, paging_status
 from bot.iks import IksClient, IksError, IksSettings
 from bot.jobs import JobQueue
+from bot.pagerduty import send_event
 from bot.slack_api import SlackError, SlackPoster
 from bot.store import Store, StoreUnavailable
 from bot.worker_actions import (
@@ -41,9 +43,18 @@ from bot.worker_actions import (
 from checks.model import ActionKind
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PagerDutySettings:
+    routing_key: str = field(repr=False)
+    events_url: str = "https://events.pagerduty.com/v2/enqueue"
+
+
 APPROVE_BUTTON = "calico_approve"
 DENY_BUTTON = "calico_deny"
 NEXT_STEP = {
+    ActionKind.PAGE: "hand over in #armada-network: the hand-off above has the diagnosis and links",
     ActionKind.CORDON: "gather the data, then delete the calico-node pod (runbook step 1)",
     ActionKind.DELETE_POD: "if calico-node stays Running and Ready: uncordon the worker",
     ActionKind.REBOOT_WORKER: "uncordon the worker",
@@ -54,6 +65,7 @@ NEXT_STEP = {
     ActionKind.UNCORDON: "check the cluster again to confirm it is healthy",
 }
 NEXT_RUNG = {
+    ActionKind.PAGE: "page armada-network by hand with the escalation policy in the hand-off",
     ActionKind.DELETE_POD: "the next rung: reboot the worker (then reload, or replace on VPC)",
     ActionKind.REBOOT_WORKER: "the next rung: reload the worker (replace it on VPC)",
     ActionKind.RELOAD_WORKER: "the runbook's 'if it persists' checks: calico-typha; VLAN spanning or VRF and gateways (classic), security groups, ACLs and routes (VPC); then escalate",
@@ -84,6 +96,8 @@ class Remediation:
     deadlines: Mapping[ActionKind, float] = field(default_factory=dict)
     """Verification deadlines in seconds, overriding the defaults per action."""
     max_not_ready_share: float = 0.3
+    pagerduty: PagerDutySettings | None = None
+    """Routing key and events URL for the approval-gated `page` action (None: paging is off)."""
 
     # --- 1. request --------------------------------------------------------------------------
 
@@ -95,8 +109,12 @@ class Remediation:
             action = ActionKind(kind)
         except ValueError:
             return f"`{kind}` is not an action calico-bot knows."
-        if action not in KUBE_ACTIONS | WORKER_ACTIONS:
+        if action not in KUBE_ACTIONS | WORKER_ACTIONS | {ActionKind.PAGE}:
             return f"`{action.value}` is not an action that changes the cluster."
+        if action == ActionKind.PAGE and self.pagerduty is None:
+            return (
+                "PagerDuty is not configured (CALICO_BOT_PAGERDUTY_ROUTING_KEY): page armada-network by hand."
+            )
         if action in WORKER_ACTIONS and self.iks is None:
             return IKS_NOT_CONFIGURED.format(kind=action.value)
         try:
@@ -249,6 +267,14 @@ class Remediation:
         await self._finish(approval, channel, card_ts, ok=ok, result=result)
 
     async def _plan(self, cluster: str, action: ActionKind, target: str) -> Plan:
+        if action == ActionKind.PAGE:
+            return Plan(
+                action,
+                cluster,
+                cluster,
+                summary=f"Trigger a PagerDuty incident for armada-network about {cluster} (dedup key "
+                f"`{dedup_key(cluster)}`: repeated pages update one incident). Someone will be woken up.",
+            )
         async with open_cluster(cluster, self.access) as opened:
             if action in WORKER_ACTIONS and self.iks is not None:
                 async with IksClient(self.iks) as iks:
@@ -265,6 +291,8 @@ class Remediation:
     async def _run(self, approval: Approval) -> tuple[bool, str]:
         if approval.action in WORKER_ACTIONS:
             return await self._run_worker(approval)
+        if approval.action == ActionKind.PAGE:
+            return await self._page(approval)
         try:
             async with open_cluster(approval.cluster, self.access) as opened:
                 plan: Plan = await plan_action(
@@ -278,6 +306,22 @@ class Remediation:
         except (ActionError, CheckFailed) as exc:
             return False, str(exc)
         return outcome.ok, f"{done}; {outcome.message}"
+
+    async def _page(self, approval: Approval) -> tuple[bool, str]:
+        """Trigger PagerDuty with a fresh diagnosis of the cluster (a PagerDuty failure is an outcome, not a crash)."""
+        assert self.pagerduty is not None  # request() refuses `page` without PagerDuty settings
+        if self.read_only:
+            return True, "read-only mode: nothing changed. Would have paged armada-network through PagerDuty."
+        try:
+            result = await run_check(approval.cluster, self.access)
+        except CheckFailed as failed:
+            if failed.result is None:
+                return False, f"could not diagnose {approval.cluster} for the page: {failed.what_failed}"
+            result = failed.result
+        event = pagerduty_event(result.diagnosis, routing_key=self.pagerduty.routing_key)
+        outcome = await send_event(event, url=self.pagerduty.events_url)
+        await self._audit_applied(approval, paging_status(outcome))
+        return outcome.ok, paging_status(outcome)
 
     async def _audit_applied(self, approval: Approval, done: str) -> None:
         await self.store.audit(

@@ -19,8 +19,10 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
+from bot.escalate_job import EVENTS_URL_ENV, ROUTING_KEY_ENV
 from bot.jobs import InProcessQueue
-from bot.remediation import Remediation
+from bot.pagerduty import DEFAULT_EVENTS_URL
+from bot.remediation import PagerDutySettings, Remediation
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_api import SlackPoster, make_client
 from bot.store import Store
@@ -50,9 +52,17 @@ def build_app(settings: Settings, queue: InProcessQueue, store: Store | None = N
             iks=settings.iks,
             deadlines=settings.verify_deadlines,
             max_not_ready_share=settings.max_not_ready_share,
+            pagerduty=_pagerduty(),
         )
     register(app, Deps(settings=settings, queue=queue, slack=slack, seen_events={}, remediation=remediation))
     return app
+
+
+def _pagerduty() -> PagerDutySettings | None:
+    key = os.environ.get(ROUTING_KEY_ENV, "").strip()
+    if not key:
+        return None
+    return PagerDutySettings(routing_key=key, events_url=os.environ.get(EVENTS_URL_ENV) or DEFAULT_EVENTS_URL)
 
 
 def build_web_app(app: AsyncApp, settings: Settings, queue: InProcessQueue) -> web.Application:

@@ -90,6 +90,7 @@ class ActionKind(StrEnum):
     COPY_BGP_SECRET = "copy-bgp-secret"
     GATHER = "gather"
     ESCALATE = "escalate"
+    PAGE = "page"  # trigger PagerDuty for armada-network: wakes someone up, so it needs approval
 
 
 READ_ONLY_ACTIONS = frozenset({ActionKind.GATHER, ActionKind.ESCALATE})

@@ -241,7 +241,10 @@ async def _start(
 
         async def job() -> None:
             store = deps.remediation.store if deps.remediation is not None else None
-            await run_escalate_job(escalate, slack=deps.slack, access=deps.settings.access, store=store)
+            pageable = deps.remediation is not None and deps.remediation.pagerduty is not None
+            await run_escalate_job(
+                escalate, slack=deps.slack, access=deps.settings.access, store=store, pageable=pageable
+            )
 
     elif command.verb == Verb.GATHER:
         gather = GatherRequest(

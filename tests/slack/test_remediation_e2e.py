@@ -251,3 +251,48 @@ async def test_fifty_approve_clicks_on_two_replicas_execute_once(sim: Path, clea
         assert await node_unschedulable(sim)
         routes = await sim_requests(sim)
         assert routes["PATCH /api/v1/nodes/{name}"]["count"] == 1  # the cluster saw one cordon
+
+
+async def test_paging_from_slack_needs_an_approval(sim: Path, clean_redis: None) -> None:
+    from tests.escalation.test_escalation import FakePagerDuty
+
+    routing_key = "R0UT1NG-KEY-FOR-TESTS-0000000"
+    async with (
+        FakePagerDuty() as pagerduty,
+        FakeSlack() as fake,
+        serve_process(
+            fake,
+            sim,
+            REDIS_URL=REDIS_URL,
+            CALICO_BOT_APPROVER_USERS="U01REQ,U02APR",
+            CALICO_BOT_PAGERDUTY_ROUTING_KEY=routing_key,
+            CALICO_BOT_PAGERDUTY_EVENTS_URL=pagerduty.url,
+        ) as bot,
+    ):
+        await bot.command("escalate rem")
+        handoff = await posted(fake, "Escalation")
+        assert "needs an approval" in str(handoff.params)
+        page = next(
+            e
+            for b in handoff.params["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "calico_action:page"
+        )
+        assert pagerduty.events == []  # nobody is paged by the hand-off itself
+        answer = await click(
+            bot, "calico_action:page", page["value"], user="U01REQ", message_ts=CARD_TS, reply="p"
+        )
+        assert "waiting for an approver" in answer
+        card = [c for c in fake.calls("chat.postMessage") if "Approval needed" in str(c.params)][-1]
+        own = await click(
+            bot, "calico_approve", approval_id_of(card), user="U01REQ", message_ts=CARD_TS, reply="own"
+        )
+        assert "two-person rule" in own
+        await click(
+            bot, "calico_approve", approval_id_of(card), user="U02APR", message_ts=CARD_TS, reply="ok"
+        )
+        done = await posted(fake, "✅ done")
+        assert "PagerDuty incident triggered (dedup key `calico-bot/rem`)" in str(done.params["text"])
+        assert [e["dedup_key"] for e in pagerduty.events] == ["calico-bot/rem"]
+        assert routing_key not in str([c.params for c in fake.calls()])
