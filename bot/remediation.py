@@ -147,8 +147,45 @@ class Remediation:
             )
         except StoreUnavailable as exc:
             return f"Nothing was requested: {exc}. Try again when Redis is back."
-        await self.slack.post(channel, self.card(approval), thread_ts=thread_ts)
+        card_ts = await self.slack.post(channel, self.card(approval), thread_ts=thread_ts)
+        try:
+            await self.store.set_card(approval.id, channel, card_ts)
+        except StoreUnavailable as exc:
+            log.warning("approval card location not stored (the sweeper cannot mark it expired): %s", exc)
         return f"Requested `{action.value} {target}`: waiting for an approver (see the thread)."
+
+    async def sweep_expired(self) -> int:
+        """Turn every overdue pending request into `expired`, audit it, and update its card. Returns how many."""
+        now = self.now()
+        swept = 0
+        for approval_id in await self.store.overdue(now):
+            result = await self.store.transition(
+                approval_id,
+                from_states={ApprovalState.PENDING},
+                to_state=ApprovalState.EXPIRED,
+                actor="calico-bot",
+                now=now,
+            )
+            if not result.ok or result.approval is None:
+                continue  # decided in the meantime, or not overdue after all
+            swept += 1
+            approval = result.approval
+            await self.store.audit(
+                approval.cluster,
+                kind=AuditKind.EXPIRY,
+                actor="calico-bot",
+                action=approval.action.value,
+                target=approval.target,
+                approval_id=approval.id,
+                outcome="expired",
+                detail="no decision before the deadline; nothing was done",
+                requester=approval.requester,
+                at=now,
+            )
+            where = await self.store.card_of(approval.id)
+            if where is not None:
+                await self._update_card(where[0], where[1], approval)
+        return swept
 
     # --- 2. decision -------------------------------------------------------------------------
 

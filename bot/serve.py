@@ -25,13 +25,15 @@ from bot.pagerduty import DEFAULT_EVENTS_URL
 from bot.remediation import PagerDutySettings, Remediation
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_api import SlackPoster, make_client
-from bot.store import Store
+from bot.store import Store, StoreUnavailable
 from handlers.slack import Deps, register
 
 log = logging.getLogger("calico-bot")
 
 
-def build_app(settings: Settings, queue: InProcessQueue, store: Store | None = None) -> AsyncApp:
+def build_app(
+    settings: Settings, queue: InProcessQueue, store: Store | None = None
+) -> tuple[AsyncApp, Remediation | None]:
     client = make_client(token=settings.bot_token, api_url=settings.api_url)
     app = AsyncApp(
         client=client,
@@ -55,7 +57,26 @@ def build_app(settings: Settings, queue: InProcessQueue, store: Store | None = N
             pagerduty=_pagerduty(),
         )
     register(app, Deps(settings=settings, queue=queue, slack=slack, seen_events={}, remediation=remediation))
-    return app
+    return app, remediation
+
+
+SWEEP_SECONDS = 30.0
+
+
+async def _sweep_forever(remediation: Remediation | None) -> None:
+    """Every SWEEP_SECONDS, expire the approval requests nobody decided in time (cards say so)."""
+    if remediation is None:
+        return
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            swept = await remediation.sweep_expired()
+            if swept:
+                log.info("expired %d approval request(s)", swept)
+        except StoreUnavailable as exc:
+            log.warning("expiry sweep skipped: %s", exc)
+        except Exception:  # the sweeper must survive a bad record
+            log.exception("expiry sweep failed")
 
 
 def _pagerduty() -> PagerDutySettings | None:
@@ -93,7 +114,7 @@ async def serve(settings: Settings) -> None:
     if settings.read_only:
         log.warning("READ-ONLY MODE: every approved action is a dry run")
     queue = InProcessQueue()
-    app = build_app(settings, queue, store)
+    app, remediation = build_app(settings, queue, store)
     runner = web.AppRunner(build_web_app(app, settings, queue), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
@@ -107,6 +128,7 @@ async def serve(settings: Settings) -> None:
         socket_handler = AsyncSocketModeHandler(app, settings.app_token)
         await socket_handler.connect_async()
 
+    sweeper = asyncio.create_task(_sweep_forever(remediation), name="approval-sweeper")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -114,6 +136,7 @@ async def serve(settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down: finishing running jobs")
+    sweeper.cancel()
     if socket_handler is not None:
         await socket_handler.close_async()
     await queue.close()

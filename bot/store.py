@@ -371,6 +371,38 @@ class Store:
             if existing != approval:  # the same record again is a retry of this create: fine
                 raise DuplicateApproval(f"approval id {approval.id} is already taken")
 
+    async def set_card(self, approval_id: str, channel: str, ts: str) -> None:
+        """Remember where the approval card is, so a sweeper can mark it expired later."""
+        key = self._approval_key(approval_id)
+        with self._guard():
+            if await self._redis.exists(key):
+                await self._redis.hset(key, mapping={"card_channel": channel, "card_ts": ts})
+
+    async def card_of(self, approval_id: str) -> tuple[str, str] | None:
+        with self._guard():
+            channel, ts = await self._redis.hmget(
+                self._approval_key(approval_id), ["card_channel", "card_ts"]
+            )
+        return (str(channel), str(ts)) if channel and ts else None
+
+    async def overdue(self, now: datetime, *, limit: int = 500) -> list[str]:
+        """Ids of pending approvals whose time is up at `now` (for the expiry sweeper)."""
+        found: list[str] = []
+        cutoff = epoch_ms(now)
+        with self._guard():
+            async for key in self._redis.scan_iter(match=f"{self.prefix}approval:*", count=200):
+                state, expires_ms, approval_id = await self._redis.hmget(key, ["state", "expires_ms", "id"])
+                if (
+                    state == ApprovalState.PENDING
+                    and expires_ms
+                    and int(expires_ms) <= cutoff
+                    and approval_id
+                ):
+                    found.append(str(approval_id))
+                    if len(found) >= limit:
+                        break
+        return found
+
     async def get(self, approval_id: str) -> Approval | None:
         if not APPROVAL_ID.match(approval_id):
             return None

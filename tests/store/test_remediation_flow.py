@@ -116,3 +116,24 @@ async def test_redis_down_at_approval_then_back(redis_db: None) -> None:
         record = await store.get(approval_id)
         assert record is not None
         assert record.state == ApprovalState.SUCCEEDED, record.result
+
+
+async def test_the_sweeper_expires_undecided_requests_and_updates_their_cards(redis_db: None) -> None:
+    clock, queue = Clock(), InProcessQueue()
+    async with FakeSlack() as fake, Store(REDIS_URL) as store:
+        flow = remediation(store, fake, clock, queue)
+        approval_id = await request_cordon(flow, fake)
+        assert await flow.sweep_expired() == 0  # not due yet
+        clock.now = T0 + timedelta(minutes=15, seconds=1)
+        assert await flow.sweep_expired() == 1
+        assert await flow.sweep_expired() == 0  # once
+        record = await store.get(approval_id)
+        assert record is not None
+        assert record.state == ApprovalState.EXPIRED
+        update = fake.calls("chat.update")[-1]
+        assert "expired" in str(update.params)
+        assert "calico_approve" not in str(update.params)  # the buttons are gone
+        assert update.params["channel"] == "C1"
+        history = await store.history("sim:crashloop-one")
+        assert history[0].kind == "expiry"
+        await queue.close()
