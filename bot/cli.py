@@ -203,6 +203,7 @@ def _cmd_gather(args: argparse.Namespace) -> int:
 
 def _cmd_escalate(args: argparse.Namespace) -> int:
     from bot.escalate_job import diagnose_for_handoff, handoff_for, page
+    from bot.pagerduty import PagerDutySettings
 
     access = ClusterAccess(
         kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir, timeout=args.timeout
@@ -210,7 +211,7 @@ def _cmd_escalate(args: argparse.Namespace) -> int:
 
     async def run() -> tuple[str, str]:
         result = await diagnose_for_handoff(args.cluster, access)
-        paging = await page(result) if args.page else ""
+        paging = (await page(result, PagerDutySettings.from_env(os.environ)))[1] if args.page else ""
         return handoff_for(result, requested_by=None).text, paging
 
     try:

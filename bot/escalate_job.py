@@ -27,13 +27,11 @@ from bot.escalation import (
     paging_status,
 )
 from bot.gather_job import GATHER_AUDIT
-from bot.pagerduty import DEFAULT_EVENTS_URL, send_event
+from bot.pagerduty import ROUTING_KEY_ENV, PagerDutySettings, send_event
 from bot.slack_api import SlackError, SlackPoster
 from bot.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
-ROUTING_KEY_ENV = "CALICO_BOT_PAGERDUTY_ROUTING_KEY"
-EVENTS_URL_ENV = "CALICO_BOT_PAGERDUTY_EVENTS_URL"
 CROSSPOST_ENV = "CALICO_BOT_ESCALATION_CHANNEL"
 SLACK_PAGING_NOT_YET = (
     "Paging: not done. Triggering PagerDuty needs an approval like a destructive action, and approvals are "
@@ -60,14 +58,13 @@ async def diagnose_for_handoff(cluster: str, access: ClusterAccess) -> CheckResu
         return failed.result
 
 
-async def page(result: CheckResult) -> str:
-    """Trigger PagerDuty (when a routing key is configured); the paging line for the hand-off."""
-    routing_key = os.environ.get(ROUTING_KEY_ENV, "")
-    if not routing_key:
-        return f"Paging: not configured ({ROUTING_KEY_ENV} is not set)."
-    event = pagerduty_event(result.diagnosis, routing_key=routing_key)
-    outcome = await send_event(event, url=os.environ.get(EVENTS_URL_ENV) or DEFAULT_EVENTS_URL)
-    return paging_status(outcome)
+async def page(result: CheckResult, settings: PagerDutySettings | None) -> tuple[bool, str]:
+    """Trigger PagerDuty for the diagnosed cluster; (ok, the paging line for the hand-off)."""
+    if settings is None:
+        return False, f"Paging: not configured ({ROUTING_KEY_ENV} is not set)."
+    event = pagerduty_event(result.diagnosis, routing_key=settings.routing_key)
+    outcome = await send_event(event, url=settings.events_url)
+    return outcome.ok, paging_status(outcome)
 
 
 def handoff_for(

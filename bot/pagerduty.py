@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,13 +22,33 @@ import aiohttp
 
 from bot.escalation import PagingResult
 
-__all__ = ["DEFAULT_EVENTS_URL", "PagingResult", "send_event"]
+__all__ = ["DEFAULT_EVENTS_URL", "PagerDutySettings", "PagingResult", "send_event"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 _BODY_MAX = 64 * 1024
 _DETAIL_MAX = 300
+
+
+ROUTING_KEY_ENV = "CALICO_BOT_PAGERDUTY_ROUTING_KEY"
+EVENTS_URL_ENV = "CALICO_BOT_PAGERDUTY_EVENTS_URL"
+
+
+@dataclass(frozen=True)
+class PagerDutySettings:
+    """Where to trigger incidents; the routing key never appears in a repr, a log or a message."""
+
+    routing_key: str = field(repr=False)
+    events_url: str = DEFAULT_EVENTS_URL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PagerDutySettings | None:
+        """From CALICO_BOT_PAGERDUTY_ROUTING_KEY (None when unset) and CALICO_BOT_PAGERDUTY_EVENTS_URL."""
+        key = env.get(ROUTING_KEY_ENV, "").strip()
+        if not key:
+            return None
+        return cls(routing_key=key, events_url=env.get(EVENTS_URL_ENV, "").strip() or DEFAULT_EVENTS_URL)
 
 
 async def send_event(

@@ -25,12 +25,13 @@ from typing import Any
 from bot import cards
 from bot.actions import DEADLINES, KUBE_ACTIONS, ActionError, Plan, apply_action, plan_action, verify
 from bot.approvals import Approval, ApprovalPolicy, ApprovalState, AuditKind, describe, may_decide, rule_for
-from bot.checking import CheckFailed, ClusterAccess, open_cluster, run_check
+from bot.checking import CheckFailed, ClusterAccess, open_cluster
 from bot.clock import utcnow
-from bot.escalation import dedup_key, pagerduty_event, paging_status
+from bot.escalate_job import diagnose_for_handoff, page
+from bot.escalation import dedup_key
 from bot.iks import IksClient, IksError, IksSettings
 from bot.jobs import JobQueue
-from bot.pagerduty import send_event
+from bot.pagerduty import PagerDutySettings
 from bot.slack_api import SlackError, SlackPoster
 from bot.store import Store, StoreUnavailable
 from bot.worker_actions import (
@@ -43,12 +44,6 @@ from bot.worker_actions import (
 from checks.model import ActionKind
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PagerDutySettings:
-    routing_key: str = field(repr=False)
-    events_url: str = "https://events.pagerduty.com/v2/enqueue"
 
 
 APPROVE_BUTTON = "calico_approve"
@@ -133,17 +128,8 @@ class Remediation:
         )
         try:
             await self.store.create(approval)
-            await self.store.audit(
-                cluster,
-                kind=AuditKind.REQUEST,
-                actor=requester,
-                action=action.value,
-                target=target,
-                approval_id=approval.id,
-                outcome="pending",
-                detail=plan.summary,
-                requester=requester,
-                at=self.now(),
+            await self._audit(
+                approval, AuditKind.REQUEST, actor=requester, outcome="pending", detail=plan.summary
             )
         except StoreUnavailable as exc:
             return f"Nothing was requested: {exc}. Try again when Redis is back."
@@ -159,29 +145,10 @@ class Remediation:
         now = self.now()
         swept = 0
         for approval_id in await self.store.overdue(now):
-            result = await self.store.transition(
-                approval_id,
-                from_states={ApprovalState.PENDING},
-                to_state=ApprovalState.EXPIRED,
-                actor="calico-bot",
-                now=now,
-            )
-            if not result.ok or result.approval is None:
+            approval = await self._expire(approval_id, now)
+            if approval is None:
                 continue  # decided in the meantime, or not overdue after all
             swept += 1
-            approval = result.approval
-            await self.store.audit(
-                approval.cluster,
-                kind=AuditKind.EXPIRY,
-                actor="calico-bot",
-                action=approval.action.value,
-                target=approval.target,
-                approval_id=approval.id,
-                outcome="expired",
-                detail="no decision before the deadline; nothing was done",
-                requester=approval.requester,
-                at=now,
-            )
             where = await self.store.card_of(approval.id)
             if where is not None:
                 await self._update_card(where[0], where[1], approval)
@@ -201,26 +168,11 @@ class Remediation:
                 approval, user, group_members=members, policy=self.policy, now=now, deny=not approve
             )
             if not decision.allowed:
-                await self.store.audit(
-                    approval.cluster,
-                    kind=AuditKind.REFUSAL,
-                    actor=user,
-                    action=approval.action.value,
-                    target=approval.target,
-                    approval_id=approval.id,
-                    detail=decision.reason,
-                    at=now,
-                )
+                await self._audit(approval, AuditKind.REFUSAL, actor=user, detail=decision.reason, at=now)
                 if approval.expired_at(now):
-                    expired = await self.store.transition(
-                        approval.id,
-                        from_states={ApprovalState.PENDING},
-                        to_state=ApprovalState.EXPIRED,
-                        actor="calico-bot",
-                        now=now,
-                    )
-                    if expired.approval is not None:
-                        await self._update_card(channel, card_ts, expired.approval)
+                    expired = await self._expire(approval.id, now)
+                    if expired is not None:
+                        await self._update_card(channel, card_ts, expired)
                 return decision.reason
             to_state = ApprovalState.APPROVED if approve else ApprovalState.DENIED
             result = await self.store.transition(
@@ -230,18 +182,14 @@ class Remediation:
                 if result.approval is not None:
                     await self._update_card(channel, card_ts, result.approval)
                 return result.message
-            await self.store.audit(
-                approval.cluster,
-                kind=AuditKind.DECISION,
+            await self._audit(
+                approval,
+                AuditKind.DECISION,
                 actor=user,
-                action=approval.action.value,
-                target=approval.target,
-                approval_id=approval.id,
                 outcome=to_state.value,
                 detail=decision.rule,
-                requester=approval.requester,
-                approver=user,
                 at=now,
+                approver=user,
             )
         except StoreUnavailable as exc:
             return f"Nothing was decided and nothing runs: {exc}. Try again when Redis is back."
@@ -350,30 +298,61 @@ class Remediation:
         if self.read_only:
             return True, "read-only mode: nothing changed. Would have paged armada-network through PagerDuty."
         try:
-            result = await run_check(approval.cluster, self.access)
+            result = await diagnose_for_handoff(approval.cluster, self.access)
         except CheckFailed as failed:
-            if failed.result is None:
-                return False, f"could not diagnose {approval.cluster} for the page: {failed.what_failed}"
-            result = failed.result
-        event = pagerduty_event(result.diagnosis, routing_key=self.pagerduty.routing_key)
-        outcome = await send_event(event, url=self.pagerduty.events_url)
-        await self._audit_applied(approval, paging_status(outcome))
-        return outcome.ok, paging_status(outcome)
+            return False, f"could not diagnose {approval.cluster} for the page: {failed.what_failed}"
+        ok, line = await page(result, self.pagerduty)
+        await self._audit_applied(approval, line)
+        return ok, line
 
     async def _audit_applied(self, approval: Approval, done: str) -> None:
+        await self._audit(approval, AuditKind.EXECUTION, outcome="applied", detail=done)
+
+    async def _audit(
+        self,
+        approval: Approval,
+        kind: AuditKind,
+        *,
+        actor: str = "calico-bot",
+        outcome: str = "",
+        detail: str = "",
+        at: datetime | None = None,
+        approver: str | None = None,
+    ) -> None:
+        """One audit entry about an approval (who asked, who approved, what happened)."""
         await self.store.audit(
             approval.cluster,
-            kind=AuditKind.EXECUTION,
-            actor="calico-bot",
+            kind=kind,
+            actor=actor,
             action=approval.action.value,
             target=approval.target,
             approval_id=approval.id,
-            outcome="applied",
-            detail=done,
+            outcome=outcome,
+            detail=detail,
             requester=approval.requester,
-            approver=approval.approver,
-            at=self.now(),
+            approver=approval.approver if approver is None else approver,
+            at=at or self.now(),
         )
+
+    async def _expire(self, approval_id: str, now: datetime) -> Approval | None:
+        """pending → expired (once, by compare-and-set), audited; None when it was not pending."""
+        result = await self.store.transition(
+            approval_id,
+            from_states={ApprovalState.PENDING},
+            to_state=ApprovalState.EXPIRED,
+            actor="calico-bot",
+            now=now,
+        )
+        if not result.ok or result.approval is None:
+            return None
+        await self._audit(
+            result.approval,
+            AuditKind.EXPIRY,
+            outcome="expired",
+            detail="no decision before the deadline; nothing was done",
+            at=now,
+        )
+        return result.approval
 
     async def _run_worker(self, approval: Approval) -> tuple[bool, str]:
         """Reboot / reload / replace / master refresh through IKS, then wait for calico-node."""
@@ -415,19 +394,7 @@ class Remediation:
             now=self.now(),
             result=result[:500],
         )
-        await self.store.audit(
-            approval.cluster,
-            kind=AuditKind.VERIFICATION,
-            actor="calico-bot",
-            action=approval.action.value,
-            target=approval.target,
-            approval_id=approval.id,
-            outcome=final.value,
-            detail=result[:500],
-            requester=approval.requester,
-            approver=approval.approver,
-            at=self.now(),
-        )
+        await self._audit(approval, AuditKind.VERIFICATION, outcome=final.value, detail=result[:500])
         if done.approval is not None:
             await self._update_card(channel, card_ts, done.approval)
         step = NEXT_STEP.get(approval.action, "") if ok else NEXT_RUNG.get(approval.action, "escalate")

@@ -19,10 +19,9 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.escalate_job import EVENTS_URL_ENV, ROUTING_KEY_ENV
 from bot.jobs import InProcessQueue
-from bot.pagerduty import DEFAULT_EVENTS_URL
-from bot.remediation import PagerDutySettings, Remediation
+from bot.pagerduty import PagerDutySettings
+from bot.remediation import Remediation
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_api import SlackPoster, make_client
 from bot.store import Store, StoreUnavailable
@@ -54,7 +53,7 @@ def build_app(
             iks=settings.iks,
             deadlines=settings.verify_deadlines,
             max_not_ready_share=settings.max_not_ready_share,
-            pagerduty=_pagerduty(),
+            pagerduty=PagerDutySettings.from_env(os.environ),
         )
     register(app, Deps(settings=settings, queue=queue, slack=slack, seen_events={}, remediation=remediation))
     return app, remediation
@@ -77,13 +76,6 @@ async def _sweep_forever(remediation: Remediation | None) -> None:
             log.warning("expiry sweep skipped: %s", exc)
         except Exception:  # the sweeper must survive a bad record
             log.exception("expiry sweep failed")
-
-
-def _pagerduty() -> PagerDutySettings | None:
-    key = os.environ.get(ROUTING_KEY_ENV, "").strip()
-    if not key:
-        return None
-    return PagerDutySettings(routing_key=key, events_url=os.environ.get(EVENTS_URL_ENV) or DEFAULT_EVENTS_URL)
 
 
 def build_web_app(app: AsyncApp, settings: Settings, queue: InProcessQueue) -> web.Application:
