@@ -6,7 +6,7 @@ replaced too. The patterns, in order:
 
 | what | example | becomes |
 |---|---|---|
-| PEM private keys | `-----BEGIN RSA PRIVATE KEY----- … -----END …` | `[REDACTED PRIVATE KEY]` |
+| PEM private keys | a `-----BEGIN … PRIVATE KEY-----` block | `[REDACTED PRIVATE KEY]` |
 | bearer tokens | `Authorization: Bearer eyJhbGciOi…` | `Bearer [REDACTED]` |
 | JWTs anywhere | `eyJhbGciOi….eyJzdWIi….sig` | `[REDACTED JWT]` |
 | Slack tokens | `xoxb-…`, `xapp-…` | `[REDACTED SLACK TOKEN]` |
