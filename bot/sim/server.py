@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import yaml
 from aiohttp import web
@@ -259,67 +259,63 @@ def _partial(doc: Json) -> Json:
     }
 
 
-class SimCluster:
-    """A simulated IKS/ROKS cluster served over real HTTP. See the module docstring."""
+class ApiServer:
+    """The Kubernetes API over real HTTP for the objects of a `Store`: auth, discovery, list/get with
+    selectors and paging, writes, logs, the request log and faults. No controllers but the node
+    `unschedulable` taint; subclasses add their cluster's behaviour (`SimCluster`, `DumpCluster`)."""
 
     def __init__(
         self,
-        scenario: Scenario | str | Path,
         *,
-        nodes: int | None = None,
         latency_ms: float = 0,
         now: datetime | None = None,
         token: str | None = None,
-        seed: int | None = None,
-        cluster_name: str | None = None,
-        pod_recreate_delay_s: float | None = 2.0,
         user: str = DEFAULT_USER,
-        iks_seconds: float = 5.0,
+        cluster_name: str = "sim",
     ) -> None:
-        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         fixed = now.astimezone(UTC) if now is not None else None
         self.now = fixed or datetime.now(UTC).replace(microsecond=0)
         self._fixed_now = fixed
         self.latency_ms = latency_ms
         self.token = token or secrets.token_urlsafe(24)
         self.user = user
-        self.pod_recreate_delay_s = pod_recreate_delay_s
-        self.iks_seconds = iks_seconds
+        self.cluster_name = cluster_name
         self.store = Store(now=self._clock)
-        self.builder = ClusterBuilder(
-            self.scenario, store=self.store, nodes=nodes, now=self.now, seed=seed, cluster_name=cluster_name
-        )
-        self.builder.build()
-        self.store.log_source = self.builder.default_log
         self.store.listeners.append(self._on_change)
-        self.cluster_name = self.builder.facts.cluster
         self._requests: dict[str, RouteStats] = {}
         self._faults: list[Fault] = []
-        self.set_faults(self.scenario.faults)
         self._runner: web.AppRunner | None = None
         self._timers: list[asyncio.TimerHandle] = []
         self.port = 0
         self.host = "127.0.0.1"
-        self.iks = SimIks(self)
+
+    # --- hooks for subclasses --------------------------------------------------------------
+
+    async def _special(self, request: web.Request) -> web.StreamResponse | None:
+        """A response for a path outside the Kubernetes API (e.g. the IKS routes), or None."""
+        return None
+
+    def _info(self) -> Json:
+        """What `GET /_sim/info` answers."""
+        return {"cluster": self.cluster_name, "now": rfc3339(self.now)}
+
+    def _version(self) -> tuple[int, str]:
+        """(minor, gitVersion) for `GET /version`."""
+        return 29, "v1.29.10"
+
+    def _on_change(self, event: str, obj: StoredObject) -> None:
+        """Called after every write through the API: the node `unschedulable` taint follows cordons."""
+        if obj.rtype is NODES and event == "MODIFIED":
+            self._sync_unschedulable_taint(obj)
+
+    # --- public API ------------------------------------------------------------------------
 
     def _clock(self) -> datetime:
         return self._fixed_now or datetime.now(UTC)
 
-    # --- public API ------------------------------------------------------------------------
-
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def iks_url(self) -> str:
-        """Base URL of the simulated IKS API (`IKS_API_URL`)."""
-        return self.url
-
-    @property
-    def iam_url(self) -> str:
-        """The simulated IAM token endpoint (`IAM_URL`)."""
-        return f"{self.url}/identity/token"
 
     def now_time(self) -> datetime:
         """The simulator's clock (fixed when `now=` was given)."""
@@ -330,24 +326,6 @@ class SimCluster:
         loop = asyncio.get_running_loop()
         self._timers = [t for t in self._timers if not t.cancelled() and t.when() > loop.time()]
         self._timers.append(loop.call_later(max(0.0, delay), callback, *args))
-
-    def calico_pods_on(self, node: str) -> list[StoredObject]:
-        """The calico-node pods bound to `node`."""
-        ns = self.scenario.calico_namespace
-        found = []
-        for pod in self.store.objects(PODS, ns):
-            doc = pod.doc()
-            if (doc.get("spec") or {}).get("nodeName") == node and self._is_ds_pod(doc):
-                found.append(pod)
-        return found
-
-    def recreate_calico_pod(self, node: str) -> None:
-        """The DaemonSet controller's pass for one node: a pod if it has none."""
-        self._recreate(node)
-
-    @property
-    def nodes(self) -> int:
-        return len(self.builder.workers)
 
     @property
     def requests(self) -> dict[str, RouteStats]:
@@ -386,7 +364,7 @@ class SimCluster:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
-    async def __aenter__(self) -> SimCluster:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -429,8 +407,6 @@ class SimCluster:
         """
         return write_dump(self.store, Path(directory), namespaces=namespaces, extras=extras)
 
-    # --- HTTP entry ------------------------------------------------------------------------
-
     def _authorized(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
         return secrets.compare_digest(header.encode(), f"Bearer {self.token}".encode())
@@ -443,8 +419,9 @@ class SimCluster:
             if not self._authorized(request):
                 return _status_response(ApiError(401, "Unauthorized", "Unauthorized"))
             return await self._control(request)
-        if self.iks.handles(path):
-            return await self.iks.entry(request)
+        special = await self._special(request)
+        if special is not None:
+            return special
         route = parse_route(request.method, path)
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
@@ -570,8 +547,6 @@ class SimCluster:
         stats.bytes += len(half)
         return response
 
-    # --- control endpoints -----------------------------------------------------------------
-
     async def _control(self, request: web.Request) -> web.StreamResponse:
         path, method = request.path, request.method
         if path == "/_sim/requests" and method == "GET":
@@ -595,24 +570,10 @@ class SimCluster:
             self.store.compact()
             return _json_response(encode({"compactedResourceVersion": str(self.store.compacted_rv)}))
         if path == "/_sim/info" and method == "GET":
-            return _json_response(
-                encode(
-                    {
-                        "scenario": self.scenario.name,
-                        "cluster": self.cluster_name,
-                        "nodes": self.nodes,
-                        "calicoNamespace": self.scenario.calico_namespace,
-                        "now": rfc3339(self.now),
-                        "iksUrl": self.iks_url,
-                        "iamUrl": self.iam_url,
-                    }
-                )
-            )
+            return _json_response(encode(self._info()))
         return _status_response(
             ApiError(404, "NotFound", "the server could not find the requested resource", details={})
         )
-
-    # --- API dispatch ----------------------------------------------------------------------
 
     async def _dispatch(self, route: Route, request: web.Request) -> web.StreamResponse:
         if route.kind == "discovery":
@@ -795,18 +756,16 @@ class SimCluster:
                 return bool(cond.get("status") == "Unknown")
         return False
 
-    # --- discovery -------------------------------------------------------------------------
-
     def _discovery(self, route: Route) -> bytes:
         store = self.store
         parts = route.parts
-        facts = self.builder.facts
+        minor, git_version = self._version()
         if parts == ("version",):
             return encode(
                 {
                     "major": "1",
-                    "minor": str(facts.minor),
-                    "gitVersion": facts.kubelet,
+                    "minor": str(minor),
+                    "gitVersion": git_version,
                     "gitCommit": "6c4a1b3f0d8e2a9c7b5d4e3f2a1b0c9d8e7f6a5b",
                     "gitTreeState": "clean",
                     "buildDate": "2024-10-23T10:03:15Z",
@@ -900,7 +859,102 @@ class SimCluster:
         version = {"groupVersion": f"{group}/v1", "version": "v1"}
         return {"name": group, "versions": [version], "preferredVersion": version}
 
-    # --- controllers -----------------------------------------------------------------------
+    def _sync_unschedulable_taint(self, obj: StoredObject) -> None:
+        doc = obj.doc()
+        spec = doc.setdefault("spec", {})
+        taints: list[Json] = list(spec.get("taints") or [])
+        has = any(t.get("key") == UNSCHEDULABLE_TAINT for t in taints)
+        if spec.get("unschedulable") and not has:
+            taints.append(
+                {"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule", "timeAdded": rfc3339(self._clock())}
+            )
+        elif not spec.get("unschedulable") and has:
+            taints = [t for t in taints if t.get("key") != UNSCHEDULABLE_TAINT]
+        else:
+            return
+        if taints:
+            spec["taints"] = taints
+        else:
+            spec.pop("taints", None)
+        self.store.put(doc, rtype=NODES)
+
+
+class SimCluster(ApiServer):
+    """A simulated IKS/ROKS cluster served over real HTTP. See the module docstring."""
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path,
+        *,
+        nodes: int | None = None,
+        latency_ms: float = 0,
+        now: datetime | None = None,
+        token: str | None = None,
+        seed: int | None = None,
+        cluster_name: str | None = None,
+        pod_recreate_delay_s: float | None = 2.0,
+        user: str = DEFAULT_USER,
+        iks_seconds: float = 5.0,
+    ) -> None:
+        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        super().__init__(latency_ms=latency_ms, now=now, token=token, user=user)
+        self.pod_recreate_delay_s = pod_recreate_delay_s
+        self.iks_seconds = iks_seconds
+        self.builder = ClusterBuilder(
+            self.scenario, store=self.store, nodes=nodes, now=self.now, seed=seed, cluster_name=cluster_name
+        )
+        self.builder.build()
+        self.store.log_source = self.builder.default_log
+        self.cluster_name = self.builder.facts.cluster
+        self.set_faults(self.scenario.faults)
+        self.iks = SimIks(self)
+
+    async def _special(self, request: web.Request) -> web.StreamResponse | None:
+        if self.iks.handles(request.path):
+            return await self.iks.entry(request)
+        return None
+
+    def _info(self) -> Json:
+        return {
+            "scenario": self.scenario.name,
+            "cluster": self.cluster_name,
+            "nodes": self.nodes,
+            "calicoNamespace": self.scenario.calico_namespace,
+            "now": rfc3339(self.now),
+            "iksUrl": self.iks_url,
+            "iamUrl": self.iam_url,
+        }
+
+    def _version(self) -> tuple[int, str]:
+        return self.builder.facts.minor, self.builder.facts.kubelet
+
+    @property
+    def iks_url(self) -> str:
+        """Base URL of the simulated IKS API (`IKS_API_URL`)."""
+        return self.url
+
+    @property
+    def iam_url(self) -> str:
+        """The simulated IAM token endpoint (`IAM_URL`)."""
+        return f"{self.url}/identity/token"
+
+    def calico_pods_on(self, node: str) -> list[StoredObject]:
+        """The calico-node pods bound to `node`."""
+        ns = self.scenario.calico_namespace
+        found = []
+        for pod in self.store.objects(PODS, ns):
+            doc = pod.doc()
+            if (doc.get("spec") or {}).get("nodeName") == node and self._is_ds_pod(doc):
+                found.append(pod)
+        return found
+
+    def recreate_calico_pod(self, node: str) -> None:
+        """The DaemonSet controller's pass for one node: a pod if it has none."""
+        self._recreate(node)
+
+    @property
+    def nodes(self) -> int:
+        return len(self.builder.workers)
 
     def _on_change(self, event: str, obj: StoredObject) -> None:
         if obj.rtype is PODS:
@@ -1040,25 +1094,6 @@ class SimCluster:
                 changed = True
         if changed:
             self.store.put(doc, rtype=NODES)
-
-    def _sync_unschedulable_taint(self, obj: StoredObject) -> None:
-        doc = obj.doc()
-        spec = doc.setdefault("spec", {})
-        taints: list[Json] = list(spec.get("taints") or [])
-        has = any(t.get("key") == UNSCHEDULABLE_TAINT for t in taints)
-        if spec.get("unschedulable") and not has:
-            taints.append(
-                {"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule", "timeAdded": rfc3339(self._clock())}
-            )
-        elif not spec.get("unschedulable") and has:
-            taints = [t for t in taints if t.get("key") != UNSCHEDULABLE_TAINT]
-        else:
-            return
-        if taints:
-            spec["taints"] = taints
-        else:
-            spec.pop("taints", None)
-        self.store.put(doc, rtype=NODES)
 
 
 # --- cluster-info dump ----------------------------------------------------------------------
