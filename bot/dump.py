@@ -89,7 +89,17 @@ try:
 except ImportError:  # PyYAML built without libyaml
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
-__all__ = ["MAX_DUMP_BYTES", "MAX_LOG_BYTES", "MAX_LOG_LINES", "DumpError", "DumpResult", "load_dump"]
+__all__ = [
+    "MAX_DUMP_BYTES",
+    "MAX_LOG_BYTES",
+    "MAX_LOG_LINES",
+    "DumpError",
+    "DumpResult",
+    "RawDump",
+    "RawLog",
+    "load_dump",
+    "read_raw_dump",
+]
 
 MAX_LOG_LINES = 2_000
 MAX_LOG_BYTES = 1 << 20
@@ -157,6 +167,64 @@ class DumpResult:
 def load_dump(path: str | os.PathLike[str], *, cluster: str | None = None) -> DumpResult:
     """Read a cluster-info dump (directory, stream file or archive); raise DumpError if impossible."""
     root = Path(path)
+    loader = _Loader(root)
+    form = _read_all(loader, root)
+    return loader.result(cluster or _name_of(root), form)
+
+
+@dataclass(frozen=True)
+class RawLog:
+    """One container's current log as the dump holds it (namespace "" for a runbook gather file)."""
+
+    namespace: str
+    pod: str
+    container: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RawDump:
+    """Everything a dump holds, undecoded by kind: for serving it again as an API (`bot.sim.replay`)."""
+
+    documents: tuple[tuple[dict[str, Any], str], ...]
+    """(document, where) in the loader's canonical order; Lists are not split."""
+    logs: tuple[RawLog, ...]
+    namespaces: tuple[str, ...]
+    """The namespaces the dump has per-namespace files or log blocks for."""
+    problems: tuple[str, ...]
+    form: Form
+
+
+def read_raw_dump(path: str | os.PathLike[str]) -> RawDump:
+    """The same walk and parsing as `load_dump`, keeping every Kubernetes document (whatever its kind)
+    and every container log whole, for a reader that wants the dump's objects unchanged."""
+    root = Path(path)
+    loader = _Loader(root, raw=True)
+    form = _read_all(loader, root)
+    documents: list[tuple[dict[str, Any], str]] = []
+    for doc in sorted(loader.docs, key=_Doc.key):
+        body = doc.body
+        if isinstance(body, bytes):
+            try:
+                body = json.loads(body)
+            except ValueError as exc:
+                loader.problem(f"{doc.where}: not valid JSON ({exc})")
+                continue
+        if isinstance(body, dict):
+            documents.append((body, doc.where))
+    namespaces = loader.dumped_namespaces | {group.namespace for group in loader.groups if group.namespace}
+    namespaces |= {log.namespace for log in loader.logs if log.namespace}
+    return RawDump(
+        documents=tuple(documents),
+        logs=tuple(RawLog(lg.namespace, lg.pod, lg.container, lg.text) for lg in loader.logs),
+        namespaces=tuple(sorted(namespaces)),
+        problems=tuple(dict.fromkeys(loader.problems)),
+        form=form,
+    )
+
+
+def _read_all(loader: _Loader, root: Path) -> Form:
+    """Feed the loader from a directory, a stream file or an archive; DumpError when impossible."""
     try:
         st = root.stat()
     except FileNotFoundError:
@@ -165,22 +233,18 @@ def load_dump(path: str | os.PathLike[str], *, cluster: str | None = None) -> Du
         raise DumpError(f"{root}: permission denied") from None
     except OSError as exc:
         raise DumpError(f"{root}: cannot read ({exc.strerror or exc})") from None
-    loader = _Loader(root)
-    form: Form
     if stat.S_ISDIR(st.st_mode):
-        form = "directory"
         loader.read_directory()
-    elif not stat.S_ISREG(st.st_mode):
+        return "directory"
+    if not stat.S_ISREG(st.st_mode):
         raise DumpError(f"{root}: not a regular file or directory")
-    elif st.st_size == 0:
+    if st.st_size == 0:
         raise DumpError(f"{root}: empty file")
-    elif _is_archive(root):
-        form = "archive"
+    if _is_archive(root):
         loader.read_archive(st.st_mtime)
-    else:
-        form = "file"
-        loader.read_file(st.st_mtime)
-    return loader.result(cluster or _name_of(root), form)
+        return "archive"
+    loader.read_file(st.st_mtime)
+    return "file"
 
 
 # --- what a file and a document are -----------------------------------------------------------
@@ -290,8 +354,10 @@ class _File:
 
 
 class _Loader:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, raw: bool = False) -> None:
         self.root = root
+        self.raw = raw
+        """Keep documents of every kind and every log whole (`read_raw_dump`)."""
         self.problems: list[str] = []
         self.docs: list[_Doc] = []
         self.logs: list[_Log] = []
@@ -482,6 +548,10 @@ class _Loader:
         self._scan_text(file, pos, len(data))
 
     def _log(self, namespace: str, pod: str, container: str, data: bytes, start: int, end: int) -> None:
+        if self.raw:
+            text = data[start:end].decode("utf-8", "replace").replace("\r\n", "\n")
+            self.logs.append(_Log(namespace, pod, container, text, False, self._next_seq()))
+            return
         if not pod.startswith(_LOG_POD_PREFIXES):
             return  # the builder keeps no other pods; their logs are never decoded
         text, truncated = _tail(data, start, end)
@@ -531,7 +601,7 @@ class _Loader:
                 probe: _DocProbe | None = _PROBE.decode(chunk)
             except msgspec.ValidationError:  # valid JSON of another shape: the builder says what
                 probe = None
-            except msgspec.DecodeError:  # not one pretty-printed document: compact, cut or broken
+            except (msgspec.DecodeError, RecursionError):  # not one pretty-printed document, or too deep
                 self._scan_json_slow(file, pos, end)
                 return
             self._document(file, pos, chunk, probe)
@@ -658,7 +728,7 @@ class _Loader:
                 doc.section, doc.rank, doc.group = 1, _NS_KINDS.index(list_kind), file.group
         else:
             file.group = None
-        if doc_reads:
+        if doc_reads or self.raw:
             self.docs.append(doc)
         else:
             self.other_kube_docs += 1
