@@ -150,6 +150,8 @@ class SnapshotBuilder:
                 raise ValueError(f"{where}: not a Kubernetes object or List") from None
             except msgspec.DecodeError as exc:
                 raise ValueError(f"{where}: not valid JSON ({exc})") from None
+            except RecursionError:
+                raise ValueError(f"{where}: nested too deeply to be Kubernetes data") from None
             if probe.items is None and not probe.kind:  # same rule as for a dict below
                 raise ValueError(f"{where}: not a Kubernetes object or List")
             if probe.items is not None:
@@ -180,6 +182,8 @@ class SnapshotBuilder:
             probe = _decoder(_KindProbe).decode(raw)
         except msgspec.ValidationError:  # an item that is not an object: skipped, as for a dict
             return 0
+        except RecursionError:
+            raise ValueError(f"{where}: nested too deeply to be Kubernetes data") from None
         return self._add_one(probe.kind or list_item_kind, probe.api_version or list_api, bytes(raw), where)
 
     def _add_one(self, kind: str, api_version: str, body: bytes | dict[str, Any], where: str) -> int:
@@ -191,6 +195,8 @@ class SnapshotBuilder:
             obj = _decoder(view).decode(body) if isinstance(body, bytes) else msgspec.convert(body, view)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise ValueError(f"{where}: {kind} does not decode ({exc})") from None
+        except RecursionError:
+            raise ValueError(f"{where}: {kind} is nested too deeply to be Kubernetes data") from None
         if view is CustomObject and not obj.kind:
             obj = msgspec.structs.replace(obj, kind=kind, api_version=api_version)
         if view is RbacObject and not obj.kind:

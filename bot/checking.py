@@ -45,18 +45,36 @@ class CheckResult:
 
 
 class CheckFailed(Exception):
-    """The check could not run: what failed, and what the user can try."""
+    """The check could not run: what failed, and what the user can try.
 
-    def __init__(self, what_failed: str, try_next: str, *, result: CheckResult | None = None) -> None:
+    `what_failed` and `try_next` are safe to show in a channel. `private` holds what only the
+    requester (or the log) may see: kubeconfig paths, the names of the other clusters the bot
+    knows, a server address.
+    """
+
+    def __init__(
+        self, what_failed: str, try_next: str, *, private: str = "", result: CheckResult | None = None
+    ) -> None:
         super().__init__(what_failed)
         self.what_failed = what_failed
         self.try_next = try_next
+        self.private = private
         self.result = result
         """The (all-unknown) diagnosis when the cluster was reached but nothing could be read."""
 
+    @property
+    def full(self) -> str:
+        """Everything, for the terminal: what failed, the private detail, what to try."""
+        private = f"; {self.private}" if self.private else ""
+        return f"{self.what_failed}{private} ({self.try_next})"
+
 
 def scenario_of(name: str, access: ClusterAccess) -> str | None:
-    """The simulated scenario a cluster name stands for, if any."""
+    """The built-in simulated scenario a cluster name stands for, if simulators are on.
+
+    Only names: `demo` and `sim:<built-in scenario>`. Whether the scenario exists is decided by
+    `bot.sim.builtin_scenario` against the shipped list, never by opening a path.
+    """
     if not access.simulators or access.kubeconfig:
         return None
     if name == DEMO_CLUSTER:
@@ -80,31 +98,39 @@ class OpenCluster:
 async def open_cluster(
     name: str, access: ClusterAccess, *, nodes: int | None = None
 ) -> AsyncIterator[OpenCluster]:
-    """Resolve a cluster name and yield a transport to its API; simulated scenarios live as long as the block."""
-    scenario = scenario_of(name, access)
-    if scenario is not None:
-        async with _simulated(scenario, nodes=nodes) as opened:
-            yield opened
-        return
+    """Resolve a cluster name and yield a transport to its API.
+
+    Real clusters first: a kubeconfig context called `demo` is that cluster, not the simulator.
+    Only a name no kubeconfig knows may fall through to a built-in simulated scenario (when the
+    access allows simulators), which lives as long as the block.
+    """
     try:
         target = resolve_cluster(
             name, kubeconfig=access.kubeconfig, context=access.context, clusters_dir=access.clusters_dir
         )
         transport = KubeTransport(target)
     except ClusterNotFound as exc:
-        known = (
-            ", ".join(exc.known[:30]) + (" …" if len(exc.known) > 30 else "")
-            if exc.known
-            else "none configured"
+        scenario = scenario_of(name, access)
+        if scenario is not None:
+            async with _simulated(scenario, nodes=nodes) as opened:
+                yield opened
+            return
+        shown = ", ".join(exc.known[:30]) + (" …" if len(exc.known) > 30 else "") if exc.known else ""
+        private = f"looked in {exc.where}; " + (
+            f"known clusters: {shown}" if shown else "no cluster configured"
         )
         if access.simulators:
-            known += f"; simulated: {DEMO_CLUSTER}, {SIM_PREFIX}<scenario>"
+            private += f"; simulated: {DEMO_CLUSTER}, {SIM_PREFIX}<scenario>"
         raise CheckFailed(
-            f"unknown cluster {name!r} (looked in {exc.where})", f"known clusters: {known}"
+            f"unknown cluster {_shown(name)}",
+            "check the spelling: it is the kubeconfig context name of the cluster",
+            private=private,
         ) from None
     except ClusterConfigError as exc:
         raise CheckFailed(
-            str(exc), "check the kubeconfig for this cluster (file, context, credentials)"
+            f"cluster {_shown(name)}: its kubeconfig cannot be used",
+            "check the kubeconfig for this cluster (file, context, credentials)",
+            private=str(exc),
         ) from None
     try:
         yield OpenCluster(name=name, transport=transport, source="live", server=transport.server)
@@ -112,17 +138,19 @@ async def open_cluster(
         transport.close()
 
 
+def _shown(name: str) -> str:
+    return repr(name if len(name) <= 80 else name[:79] + "…")
+
+
 @asynccontextmanager
 async def _simulated(scenario_name: str, *, nodes: int | None) -> AsyncIterator[OpenCluster]:
     """A built-in scenario served on 127.0.0.1, reached through the real client."""
-    from bot.sim import ScenarioError, SimCluster, load_scenario
+    from bot.sim import ScenarioError, SimCluster, builtin_scenario
 
     try:
-        scenario = load_scenario(scenario_name)
-    except (FileNotFoundError, KeyError, ValueError, ScenarioError) as exc:
-        raise CheckFailed(
-            f"unknown scenario {scenario_name!r}: {exc}", "list them with `calico-bot sim --list`"
-        ) from None
+        scenario = builtin_scenario(scenario_name)
+    except ScenarioError as exc:
+        raise CheckFailed(str(exc), "list them with `calico-bot sim --list`") from None
     cluster = scenario.cluster_name or scenario_name
     async with SimCluster(scenario, nodes=nodes) as sim:
         with tempfile.TemporaryDirectory(prefix="calico-bot-sim-") as tmp:
@@ -194,12 +222,20 @@ def nothing_read(snapshot: Snapshot) -> bool:
 
 def _judge(snapshot: Snapshot, *, server: str) -> CheckResult:
     if nothing_read(snapshot):
-        reason = snapshot.errors[0].reason
-        status = snapshot.errors[0].status
-        if status in (401, 403):
-            hint = "the bot's credentials are refused: check its ServiceAccount / RBAC (ClusterRole calico-runbook-bot-read)"
-        else:
-            hint = f"check that the API server {server} is reachable from the bot (VPN, private endpoint, firewall)"
+        first = snapshot.errors[0]
         result = CheckResult(snapshot=snapshot, diagnosis=diagnose(snapshot, now=snapshot.collected_at))
-        raise CheckFailed(f"could not read cluster {snapshot.cluster}: {reason}", hint, result=result)
+        if first.status in (401, 403):
+            raise CheckFailed(
+                f"could not read cluster {snapshot.cluster}: its API server refused the bot's credentials "
+                f"(HTTP {first.status})",
+                "check the bot's ServiceAccount / RBAC (ClusterRole calico-bot-read, deploy/rbac.yaml)",
+                private=first.reason,
+                result=result,
+            )
+        raise CheckFailed(
+            f"could not read cluster {snapshot.cluster}: its API server did not answer",
+            "check that the API server is reachable from the bot (VPN, private endpoint, firewall)",
+            private=f"API server {server}: {first.reason}",
+            result=result,
+        )
     return CheckResult(snapshot=snapshot, diagnosis=diagnose(snapshot, now=snapshot.collected_at))

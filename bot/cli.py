@@ -149,7 +149,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if args.json and failed.result is not None:
             sys.stdout.buffer.write(failed.result.diagnosis.to_json() + b"\n")
             return EXIT_CANNOT_CHECK
-        raise UsageProblem(f"{failed.what_failed} ({failed.try_next})") from None
+        raise UsageProblem(failed.full) from None
     _clear_progress(show_progress)
     for note in result.notes:
         print(f"calico-bot: {note}", file=sys.stderr)
@@ -192,7 +192,7 @@ def _cmd_gather(args: argparse.Namespace) -> int:
     try:
         bundle = asyncio.run(gather_cluster(args.cluster, args.node, access, limits=limits))
     except CheckFailed as failed:
-        raise UsageProblem(f"{failed.what_failed} ({failed.try_next})") from None
+        raise UsageProblem(failed.full) from None
     output = args.output or bundle.name
     with open(output, "wb") as handle:
         handle.write(bundle.data)
@@ -217,7 +217,7 @@ def _cmd_escalate(args: argparse.Namespace) -> int:
     try:
         text, paging = asyncio.run(run())
     except CheckFailed as failed:
-        raise UsageProblem(f"{failed.what_failed} ({failed.try_next})") from None
+        raise UsageProblem(failed.full) from None
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     if paging:
         print(paging)

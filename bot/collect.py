@@ -283,7 +283,7 @@ class _Runner:
         _raise_for_status(response)
         try:
             return await asyncio.to_thread(msgspec.json.decode, response.body, type=call.item_type)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise _Failed(f"unreadable response ({exc})") from None
 
     async def logs(self, snapshot: Snapshot, builder: SnapshotBuilder) -> None:
@@ -364,7 +364,7 @@ def _is_bad(pod: Pod) -> bool:
 async def _decode(body: bytes, item_type: type[Any]) -> Any:
     try:
         return await asyncio.to_thread(decode_page, body, item_type)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise _Failed(f"unreadable response: {exc}") from None
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import kubernetes
 import urllib3
+import yaml
 
 IN_CLUSTER = "in-cluster"
 KUBECONFIG_SUFFIXES = (".yaml", ".yml", ".kubeconfig", ".conf")
@@ -85,8 +86,18 @@ def _contexts(files: Sequence[str]) -> list[str]:
         contexts, _current = kubernetes.config.list_kube_config_contexts(
             config_file=os.pathsep.join(existing)
         )
-    except (kubernetes.config.ConfigException, OSError, ValueError, TypeError, AttributeError) as exc:
-        raise ClusterConfigError(f"cannot read kubeconfig {os.pathsep.join(existing)}: {exc}") from None
+    except (
+        kubernetes.config.ConfigException,
+        yaml.YAMLError,
+        OSError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        KeyError,
+    ) as exc:
+        raise ClusterConfigError(
+            f"cannot read kubeconfig {os.pathsep.join(existing)}: {_one_line(exc)}"
+        ) from None
     return [str(c["name"]) for c in contexts or []]
 
 
@@ -165,8 +176,22 @@ def _api_client(target: ClusterTarget) -> Any:
             kubernetes.config.load_incluster_config(client_configuration=configuration)
             return kubernetes.client.ApiClient(configuration)
         return kubernetes.config.new_client_from_config(config_file=target.kubeconfig, context=target.context)
-    except (kubernetes.config.ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
-        raise ClusterConfigError(f"cannot use {target.describe()}: {exc}") from None
+    except (
+        kubernetes.config.ConfigException,
+        yaml.YAMLError,
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+    ) as exc:
+        raise ClusterConfigError(f"cannot use {target.describe()}: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line (YAML parser errors span several, with a caret diagram)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 class KubeTransport:

@@ -9,7 +9,7 @@ one line each, instead of failing later in front of a user.
 | `SLACK_API_URL` | base URL of every Web API call (default `https://slack.com/api/`; tests point it at a fake) |
 | `CALICO_BOT_ALLOWED_CHANNELS` | comma-separated channel ids the bot answers in (empty: every channel) |
 | `KUBECONFIG`, `CALICO_BOT_CLUSTERS_DIR` | cluster access, as for `calico-bot check` |
-| `CALICO_BOT_SIMULATORS` | `1` (default) lets `demo` / `sim:<scenario>` name built-in simulated clusters |
+| `CALICO_BOT_SIMULATORS` | `1` lets `demo` / `sim:<scenario>` name built-in simulated clusters (default off in `serve`: a drill tool, not for a production channel) |
 | `CALICO_BOT_API_TIMEOUT` | seconds per Kubernetes API call (default 20) |
 | `PORT`, `HOST` | where the HTTP server listens (default 3000 on 0.0.0.0) |
 | `REDIS_URL` | approvals, audit, history and locks live here; without it remediation buttons say so |
@@ -102,7 +102,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     except ValueError:
         problems.append(f"CALICO_BOT_API_TIMEOUT {timeout_text!r} is not a positive number of seconds")
         timeout = 20.0
-    simulators = env.get("CALICO_BOT_SIMULATORS", "1").strip().lower() not in ("0", "false", "no", "off")
+    simulators = env.get("CALICO_BOT_SIMULATORS", "0").strip().lower() in ("1", "true", "yes", "on")
     read_only = env.get("CALICO_BOT_READ_ONLY", "").strip().lower() in ("1", "true", "yes", "on")
     redis_url = env.get("REDIS_URL", "").strip()
     if redis_url and not re.match(r"^rediss?://", redis_url):

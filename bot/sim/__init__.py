@@ -7,7 +7,15 @@ async with SimCluster(load_scenario("crashloop-one"), nodes=50) as sim:
     ...  # sim.url, sim.token, sim.requests, sim.set_faults([...])
 """
 
-from bot.sim.scenario import Scenario, ScenarioError, load_scenario, scenario_names
+from bot.sim.scenario import Scenario, ScenarioError, builtin_scenario, load_scenario, scenario_names
 from bot.sim.server import RouteStats, SimCluster
 
-__all__ = ["RouteStats", "Scenario", "ScenarioError", "SimCluster", "load_scenario", "scenario_names"]
+__all__ = [
+    "RouteStats",
+    "Scenario",
+    "ScenarioError",
+    "SimCluster",
+    "builtin_scenario",
+    "load_scenario",
+    "scenario_names",
+]

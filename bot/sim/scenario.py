@@ -196,18 +196,48 @@ def _builtin_dir() -> Path:
     return SCENARIO_DIR
 
 
+BUILTIN_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def builtin_scenario(name: str) -> Scenario:
+    """A built-in scenario by name only — never a path: what `demo` / `sim:<name>` may reach.
+
+    Checked against the fixed list of files shipped in the package, so a name such as
+    `/etc/passwd` or `../x` is refused before anything is opened.
+    """
+    if not BUILTIN_NAME.match(name) or name not in scenario_names():
+        shown = name if len(name) <= 60 else name[:59] + "…"
+        raise ScenarioError(f"unknown scenario {shown!r}; built-in: {', '.join(scenario_names())}")
+    return _load_file(_builtin_dir() / f"{name}.yaml")
+
+
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """A built-in scenario by name (`crashloop-one`) or a YAML file by path."""
+    """A built-in scenario by name (`crashloop-one`), or a YAML file by path (for `calico-bot sim` and
+    tests, where the operator chooses the file; the bot's cluster names only reach `builtin_scenario`)."""
     text_name = str(name_or_path)
     path = Path(text_name)
     if not (path.suffix in (".yaml", ".yml") or "/" in text_name or path.exists()):
-        path = _builtin_dir() / f"{text_name}.yaml"
-        if not path.exists():
-            raise ScenarioError(f"unknown scenario {text_name!r}; built-in: {', '.join(scenario_names())}")
+        return builtin_scenario(text_name)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: not a scenario file")
+    return _load_file(path)
+
+
+MAX_SCENARIO_BYTES = 4 * 1024 * 1024
+
+
+def _load_file(path: Path) -> Scenario:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SCENARIO_BYTES + 1)
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read ({exc})") from None
+        raise ScenarioError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{path}: larger than {MAX_SCENARIO_BYTES // (1024 * 1024)} MB, not a scenario")
+    try:
+        raw = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
     return parse_scenario(raw, source=str(path), default_name=path.stem)
