@@ -212,6 +212,11 @@ def read_raw_dump(path: str | os.PathLike[str]) -> RawDump:
                 continue
         if isinstance(body, dict):
             documents.append((body, doc.where))
+    if not any(body.get("kind") for body, _ in documents):
+        first = f" — first problem: {loader.problems[0]}" if loader.problems else ""
+        raise DumpError(
+            f"no Kubernetes objects found in {root} (expected kubectl cluster-info dump output){first}"
+        )
     namespaces = loader.dumped_namespaces | {group.namespace for group in loader.groups if group.namespace}
     namespaces |= {log.namespace for log in loader.logs if log.namespace}
     return RawDump(

@@ -3,6 +3,7 @@
     calico-bot sim --list
     calico-bot sim --scenario crashloop-one --nodes 50 --latency-ms 20
     calico-bot sim --scenario ./my-scenario.yaml --write-dump ./dump      # write a dump and exit
+    calico-bot sim --from-dump ./dump                                     # serve a cluster-info dump
 
 Prints the API URL and the kubeconfig path; the kubeconfig's context is the cluster name, so
 `calico-bot check <cluster> --kubeconfig <path>` (or `KUBECONFIG=<path> kubectl get nodes`) works.
@@ -15,10 +16,11 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.sim.scenario import ScenarioError, load_scenario, scenario_descriptions
-from bot.sim.server import DUMP_NAMESPACES, SimCluster
+from bot.sim.server import DUMP_NAMESPACES, ApiServer, SimCluster
 
 DEFAULT_SCENARIO = "demo"
 
@@ -73,6 +75,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="how long a simulated IKS worker reboot/reload/replace or master refresh takes (default 5)",
     )
+    parser.add_argument(
+        "--from-dump",
+        default=None,
+        metavar="PATH",
+        help="serve a `kubectl cluster-info dump` (directory, stream file or archive) instead of a scenario",
+    )
     parser.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
 
 
@@ -83,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         for name, description in rows:
             print(f"{name:<{width}}  {description}")
         return 0
+    if args.from_dump:
+        return _run_dump(args)
     if args.nodes is not None and args.nodes < 1:
         print("calico-bot sim: --nodes must be at least 1", file=sys.stderr)
         return 2
@@ -105,13 +115,54 @@ def run(args: argparse.Namespace) -> int:
         print(f"Cluster info dumped to {out}")
         return 0
     kubeconfig = Path(args.kubeconfig_out or f"sim-{sim.cluster_name}.kubeconfig").absolute()
+
+    def about() -> list[str]:
+        return [
+            f"simulated cluster {sim.cluster_name!r} (scenario {sim.scenario.name}, {sim.nodes} workers) at {sim.url}",
+            f"IKS API: IKS_API_URL={sim.iks_url} IAM_URL={sim.iam_url} (any IBMCLOUD_API_KEY but 'invalid'; "
+            f"worker actions take {sim.iks_seconds:g} s)",
+        ]
+
     try:
-        return asyncio.run(_serve(sim, args.port, kubeconfig))
+        return asyncio.run(_serve(sim, args.port, kubeconfig, about))
     except KeyboardInterrupt:
         return 0
 
 
-async def _serve(sim: SimCluster, port: int, kubeconfig: Path) -> int:
+def _run_dump(args: argparse.Namespace) -> int:
+    from bot.dump import DumpError
+    from bot.sim.replay import DumpCluster
+
+    for flag, value in (
+        ("--scenario", args.scenario != DEFAULT_SCENARIO),
+        ("--nodes", args.nodes is not None),
+        ("--write-dump", bool(args.write_dump)),
+    ):
+        if value:
+            print(f"calico-bot sim: {flag} does not go with --from-dump", file=sys.stderr)
+            return 2
+    try:
+        sim = DumpCluster.from_dump(args.from_dump, cluster_name=args.cluster, latency_ms=args.latency_ms)
+    except DumpError as exc:
+        print(f"calico-bot sim: {exc}", file=sys.stderr)
+        return 2
+    for problem in sim.problems:
+        print(f"calico-bot sim: dump: {problem}", file=sys.stderr)
+    kubeconfig = Path(args.kubeconfig_out or f"sim-{sim.cluster_name}.kubeconfig").absolute()
+
+    def about() -> list[str]:
+        return [
+            f"cluster-info dump {args.from_dump} as cluster {sim.cluster_name!r} ({sim.nodes} nodes) at {sim.url}"
+        ]
+
+    try:
+        return asyncio.run(_serve(sim, args.port, kubeconfig, about))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(sim: ApiServer, port: int, kubeconfig: Path, about: Callable[[], list[str]]) -> int:
+    """Serve until SIGINT/SIGTERM; `about()` gives the headline and any further lines, once listening."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -124,17 +175,12 @@ async def _serve(sim: SimCluster, port: int, kubeconfig: Path) -> int:
         return 2
     try:
         sim.write_kubeconfig(kubeconfig, context=sim.cluster_name)
-        print(
-            f"simulated cluster {sim.cluster_name!r} (scenario {sim.scenario.name}, {sim.nodes} workers) at {url}",
-            file=sys.stderr,
-        )
+        headline, *more = about()
+        print(headline, file=sys.stderr)
         print(f"kubeconfig: {kubeconfig}  (context {sim.cluster_name})", file=sys.stderr)
         print(f"  calico-bot check {sim.cluster_name} --kubeconfig {kubeconfig}", file=sys.stderr)
-        print(
-            f"IKS API: IKS_API_URL={sim.iks_url} IAM_URL={sim.iam_url} (any IBMCLOUD_API_KEY but 'invalid'; "
-            f"worker actions take {sim.iks_seconds:g} s)",
-            file=sys.stderr,
-        )
+        for line in more:
+            print(line, file=sys.stderr)
         print("Ctrl-C to stop", file=sys.stderr)
         print(url, flush=True)
         await stop.wait()

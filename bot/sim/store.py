@@ -690,6 +690,8 @@ class Store:
     listeners: list[ChangeListener] = field(default_factory=list)
     log_source: LogSource | None = None
     logs: dict[tuple[str, str, str, bool], str] = field(default_factory=dict)
+    previous_logs_known_only: bool = False
+    """A previous log that was never set answers the kubelet's "not found" (a served dump has none)."""
 
     # --- types -----------------------------------------------------------------------------
 
@@ -1031,7 +1033,8 @@ class Store:
         statuses = [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
         cstatus = next((s for s in statuses if s.get("name") == container), None)
         restarts = int((cstatus or {}).get("restartCount") or 0)
-        if previous and restarts == 0:
+        known = (namespace, pod_name, container, True) in self.logs
+        if previous and (restarts == 0 or (self.previous_logs_known_only and not known)):
             raise bad_request(f'previous terminated container "{container}" in pod "{pod_name}" not found')
         state = (cstatus or {}).get("state") or {}
         if not previous and "waiting" in state and restarts == 0 and not (cstatus or {}).get("lastState"):
