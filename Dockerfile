@@ -1,17 +1,30 @@
 # calico-bot: one image for `serve`, `worker` and one-shot `check` runs.
-# Build stage: a virtual environment with the package and its runtime dependencies only.
-FROM python:3.11-slim-bookworm AS build
+# Reproducible: the base image is pinned by digest (the multi-arch index of python:3.11-slim-bookworm,
+# Python 3.11.16, linux/amd64 and linux/arm64) and every Python package is installed from a lock file
+# with its sha256 checked (requirements/*.lock, made by scripts/lock from pyproject.toml).
+# Refresh the base: `docker buildx imagetools inspect python:3.11-slim-bookworm` (or
+# `crane digest python:3.11-slim-bookworm`) prints the index digest; put it in both FROM lines.
+# Refresh the Python packages: scripts/lock (see the README, "Dependencies and the lock").
+
+# Build stage: calico-bot's wheel (built with the locked build backend) and a virtual environment
+# with the locked runtime dependencies and that wheel, nothing else.
+FROM python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b AS build
 WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/calico-bot
+COPY requirements/build.lock requirements/runtime.lock ./requirements/
+RUN python -m venv /opt/build \
+    && /opt/build/bin/pip install --require-hashes -r requirements/build.lock \
+    && python -m venv /opt/calico-bot \
+    && /opt/calico-bot/bin/pip install --require-hashes -r requirements/runtime.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY checks ./checks
-RUN /opt/calico-bot/bin/pip install .
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
+    && /opt/calico-bot/bin/pip install --no-deps /wheels/calico_bot-*.whl
 
 # Runtime stage: the venv, a non-root user, nothing else.
-FROM python:3.11-slim-bookworm
+FROM python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b
 ENV PATH=/opt/calico-bot/bin:$PATH PYTHONUNBUFFERED=1
 COPY --from=build /opt/calico-bot /opt/calico-bot
 RUN useradd --system --uid 10001 --no-create-home calico-bot
