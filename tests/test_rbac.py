@@ -319,3 +319,25 @@ def test_escalate_limited_by_name_cannot_authorize_creating_the_role() -> None:
     escalate_any = Grant("b", "r", "calico-system", RBAC_GROUP, "roles", "escalate")
     assert not escalation.satisfied_by([escalate_named])
     assert escalation.satisfied_by([escalate_any])
+
+
+def test_requests_are_seen_as_the_authorizer_sees_them() -> None:
+    assert access_of("GET", "/api/v1/nodes", [("limit", "500")]) == Access("list", "", "nodes")
+    assert access_of("GET", "/api/v1/namespaces/calico-system/pods/calico-node-x/log") == Access(
+        "get", "", "pods/log", "calico-system", "calico-node-x"
+    )
+    assert access_of("GET", "/api/v1/namespaces/kube-system") == Access(
+        "get", "", "namespaces", "kube-system", "kube-system"
+    )
+    assert access_of(
+        "GET",
+        "/api/v1/namespaces/calico-system/secrets",
+        [("fieldSelector", "metadata.name=calico-bgp-password")],
+    ) == Access("list", "", "secrets", "calico-system", "calico-bgp-password")
+    assert access_of("GET", "/apis/apps/v1/daemonsets", [("watch", "true")]) == Access(
+        "watch", "apps", "daemonsets"
+    )
+    assert access_of("PATCH", "/api/v1/nodes/10.0.0.1") == Access("patch", "", "nodes", "", "10.0.0.1")
+    assert access_of("DELETE", "/api/v1/namespaces/x/pods") == Access("deletecollection", "", "pods", "x")
+    with pytest.raises(ValueError, match="not a Kubernetes resource path"):
+        access_of("GET", "/version")
