@@ -1,6 +1,7 @@
 """`calico-bot serve`: the Slack app (Bolt `AsyncApp`) in HTTP mode or Socket Mode.
 
-HTTP mode serves `/slack/events` (commands, events, interactivity) on aiohttp; Socket Mode
+HTTP mode serves `/slack/events` (commands, events, interactivity) on aiohttp, behind
+`handlers.http_guard` (timestamp, signature and shape checked before Bolt parses); Socket Mode
 (`SLACK_APP_TOKEN` set) connects out to Slack instead. Both serve `/healthz` and `/readyz`.
 Without `REDIS_URL` (the embedded default) jobs run in this process and state lives in memory:
 one replica only, which the start-up log says loudly.
@@ -19,19 +20,20 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.jobs import InProcessQueue
+from bot.jobs import InProcessQueue, JobQueue
 from bot.pagerduty import PagerDutySettings
 from bot.remediation import Remediation
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_api import SlackPoster, make_client
 from bot.store import Store, StoreUnavailable
+from handlers.http_guard import slack_request_guard
 from handlers.slack import Deps, register
 
 log = logging.getLogger("calico-bot")
 
 
 def build_app(
-    settings: Settings, queue: InProcessQueue, store: Store | None = None
+    settings: Settings, queue: JobQueue, store: Store | None = None
 ) -> tuple[AsyncApp, Remediation | None]:
     client = make_client(token=settings.bot_token, api_url=settings.api_url)
     app = AsyncApp(
@@ -80,6 +82,8 @@ async def _sweep_forever(remediation: Remediation | None) -> None:
 
 def build_web_app(app: AsyncApp, settings: Settings, queue: InProcessQueue) -> web.Application:
     web_app = web.Application() if settings.socket_mode else app.web_app(path="/slack/events")
+    if not settings.socket_mode:  # bad requests are answered in one line before Bolt parses them
+        web_app.middlewares.append(slack_request_guard(settings.signing_secret, path="/slack/events"))
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})

@@ -163,6 +163,8 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     times: int | None = 1
+    channel: str | None = None
+    """Only calls whose `channel` parameter is this one (None: any call of the method)."""
 
 
 def _default_error_body(status: int) -> dict[str, Any] | None:
@@ -322,8 +324,12 @@ class FakeSlack:
         headers: dict[str, str] | None = None,
         delay_s: float = 0.0,
         times: int | None = 1,
+        channel: str | None = None,
     ) -> None:
         """Queue a canned answer for the next `times` calls of `method` (None: every call from now on).
+
+        With `channel`, only calls whose `channel` parameter is that id take the answer (Slack's
+        `not_in_channel` for one channel while the others work).
 
         Scripts for one method are consumed in the order queued. `body=None` with a 2xx status and a
         `delay_s` delays the normal answer; `body=None` with 429/4xx/5xx answers a Slack-style
@@ -333,7 +339,14 @@ class FakeSlack:
         if times is not None and times < 1:
             raise ValueError("times must be >= 1 or None")
         self._scripts.setdefault(method, deque()).append(
-            Scripted(status=status, body=body, headers=dict(headers or {}), delay_s=delay_s, times=times)
+            Scripted(
+                status=status,
+                body=body,
+                headers=dict(headers or {}),
+                delay_s=delay_s,
+                times=times,
+                channel=channel,
+            )
         )
 
     async def push_envelope(self, envelope: dict[str, Any]) -> None:
@@ -452,15 +465,18 @@ class FakeSlack:
     def _next_ts(self) -> str:
         return f"{next(self._ts)}.000100"
 
-    def _take_script(self, key: str) -> Scripted | None:
+    def _take_script(self, key: str, channel: object = None) -> Scripted | None:
         queue = self._scripts.get(key)
         if not queue:
             return None
-        entry = queue[0]
+        index = next((i for i, e in enumerate(queue) if e.channel is None or e.channel == channel), None)
+        if index is None:
+            return None
+        entry = queue[index]
         if entry.times is not None:
             entry.times -= 1
             if entry.times <= 0:
-                queue.popleft()
+                del queue[index]
         return entry
 
     @staticmethod
@@ -508,7 +524,7 @@ class FakeSlack:
         if call.method == "apps.connections.open" and not is_app_token:
             return web.json_response({"ok": False, "error": "not_allowed_token_type"})
 
-        entry = self._take_script(call.method)
+        entry = self._take_script(call.method, call.params.get("channel"))
         if entry is not None:
             if entry.delay_s:
                 await asyncio.sleep(entry.delay_s)

@@ -1,0 +1,138 @@
+"""The door of `POST /slack/events` in HTTP mode: an aiohttp middleware that answers bad requests
+itself, in one line, before Bolt parses anything.
+
+Bolt's aiohttp adapter parses the body (`payload=` JSON, JSON events) and builds its context
+*before* its own signature check runs, and its check calls `int()` on the timestamp header: a
+non-numeric `X-Slack-Request-Timestamp`, a `payload=` that is not JSON, or JSON of the wrong shape
+were an HTTP 500 with a traceback. Here, in order:
+
+1. the timestamp must be ASCII digits within five minutes of now — else 401;
+2. the v0 signature over the raw bytes must match the signing secret — else 401;
+3. the body must parse the way Bolt will parse it, into an object of Slack's shape
+   (`handlers.payloads.problem_of`) — else 400 with what was wrong;
+4. a well-formed request of a kind calico-bot has no listener for is answered 200 and dropped.
+
+Only then does Bolt see the request (and verify the signature again, as it always does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
+
+from handlers.payloads import handled, problem_of
+
+log = logging.getLogger(__name__)
+
+MAX_SKEW_SECONDS = 300
+"""Slack's replay window: a request more than five minutes old (or ahead) is refused."""
+TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    reason: str
+
+
+def timestamp_problem(value: str | None, now: float) -> str | None:
+    """Why the `X-Slack-Request-Timestamp` header cannot be accepted (None: it can)."""
+    if value is None or value == "":
+        return "missing X-Slack-Request-Timestamp"
+    if not TIMESTAMP.match(value):
+        return "X-Slack-Request-Timestamp is not a number of seconds"
+    if abs(now - int(value)) > MAX_SKEW_SECONDS:
+        return "X-Slack-Request-Timestamp is more than five minutes away from now"
+    return None
+
+
+def signature_matches(secret: str, timestamp: str, body: bytes, signature: str | None) -> bool:
+    """Slack's v0 request signature: HMAC-SHA256 of `v0:<timestamp>:<raw body>`."""
+    if not signature or not SIGNATURE.match(signature):
+        return False
+    expected = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    return hmac.compare_digest("v0=" + expected.hexdigest(), signature)
+
+
+def parsed_or_refusal(body: bytes, content_type: str | None) -> dict[str, Any] | Refusal:
+    """The body as Bolt will parse it, or why it cannot be a request from Slack."""
+    if not body.strip():
+        return Refusal(400, "empty body")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Refusal(400, "the body is not UTF-8 text")
+    try:
+        parsed = parse_body(text, content_type)
+    except ValueError:  # json.JSONDecodeError included
+        if content_type == "application/json" or text.startswith("{"):
+            return Refusal(400, "the body is not the JSON its Content-Type (or its first character) says")
+        return Refusal(400, "`payload` is not JSON")
+    problem = problem_of(parsed)
+    if problem:
+        return Refusal(400, problem)
+    assert isinstance(parsed, dict)  # problem_of refuses anything else
+    return parsed
+
+
+def _content_type(request: web.Request) -> str | None:
+    header = request.headers.get("Content-Type")
+    return header.split(";")[0].strip() if header else None
+
+
+def slack_request_guard(
+    signing_secret: str, *, path: str = "/slack/events", clock: Callable[[], float] = time.time
+) -> Middleware:
+    """The aiohttp middleware for `path` (other paths pass untouched)."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path != path or request.method != "POST":
+            return await handler(request)
+        refusal = await _refusal(request, signing_secret, clock())
+        if refusal is None:
+            return await handler(request)
+        if refusal.status == 200:
+            log.info("ignored a request to %s: %s", path, refusal.reason)
+            return web.Response(status=200, text="")
+        level = logging.WARNING if refusal.status == 400 else logging.INFO
+        log.log(level, "refused a request to %s: HTTP %d, %s", path, refusal.status, refusal.reason)
+        return web.Response(status=refusal.status, text=f"calico-bot: {refusal.reason}\n")
+
+    return guard
+
+
+async def _refusal(request: web.Request, secret: str, now: float) -> Refusal | None:
+    timestamp = request.headers.get("X-Slack-Request-Timestamp")
+    problem = timestamp_problem(timestamp, now)
+    if problem:
+        return Refusal(401, problem)
+    assert timestamp is not None
+    body = await request.read()  # aiohttp keeps it: Bolt's adapter reads the same bytes again
+    if not signature_matches(secret, timestamp, body, request.headers.get("X-Slack-Signature")):
+        return Refusal(401, "the request signature does not match")
+    content_type = _content_type(request)
+    parsed = parsed_or_refusal(body, content_type)
+    if isinstance(parsed, Refusal):
+        return parsed
+    if not handled(parsed):
+        return Refusal(200, f"calico-bot has no listener for a {parsed.get('type') or 'untyped'} request")
+    try:  # what Bolt's adapter does next; a shape problem_of missed must not become a 500
+        AsyncBoltRequest(body=body.decode(), query=request.query_string, headers=dict(request.headers))
+    except Exception as exc:  # any failure here is the request's, not ours
+        return Refusal(400, f"the request cannot be read ({type(exc).__name__})")
+    return None
