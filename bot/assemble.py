@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from bot.redact import redact
+from bot.redact import Redacted, redact
 from checks.objects import (
     CustomObject,
     DaemonSet,
@@ -208,9 +208,15 @@ class SnapshotBuilder:
         return sum(len(v) for v in self._objects.values()) - before
 
     def add_log(self, log: ContainerLog) -> None:
-        """A container log, with credentials redacted before anything else sees it."""
+        """A container log, with credentials redacted before anything else sees it (on this thread:
+        inside the event loop use `add_redacted_log` with text from `bot.redact.decode_and_redact`
+        run in a worker thread)."""
+        self.add_redacted_log(log, redact(log.text))
+
+    def add_redacted_log(self, log: ContainerLog, text: Redacted) -> None:
+        """A container log whose text `redact` has produced already (the type says so); `log.text` is replaced."""
         self._seen.add(Read.LOGS)
-        self._logs.append(msgspec.structs.replace(log, text=redact(log.text)))
+        self._logs.append(msgspec.structs.replace(log, text=text))
 
     def fail(self, read: Read, reason: str, *, status: int | None = None, detail: str = "") -> None:
         self._errors.append(ReadError(read=read.value, reason=reason, status=status, detail=detail[:300]))

@@ -7,7 +7,7 @@ Every call has a timeout, concurrency is bounded, and a failed call is recorded 
 (410 Gone) is restarted from the first page.
 
 The collector speaks to a `Transport` (bot.kube.KubeTransport in production; anything with the
-same `request` method in tests), and decodes pages off the event loop.
+same `request` method in tests), and decodes pages and redacts logs off the event loop.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import msgspec
 
 from bot.assemble import SnapshotBuilder, decode_page
 from bot.kube import RawResponse, TransportError
+from bot.redact import decode_and_redact
 from checks.objects import (
     CustomObject,
     DaemonSet,
@@ -302,15 +303,18 @@ class _Runner:
             try:
                 response = await self._call(path, params, "text/plain")
                 _raise_for_status(response)
-                builder.add_log(
+                # Decoding and redacting a long log takes a while: off the event loop, like page decoding.
+                text = await asyncio.to_thread(decode_and_redact, response.body)
+                builder.add_redacted_log(
                     ContainerLog(
                         namespace=req.namespace,
                         pod=req.pod,
                         container=req.container,
                         previous=req.previous,
-                        text=response.body.decode("utf-8", "replace"),
+                        text=text,
                         truncated=response.body.count(b"\n") >= self.options.log_tail_lines,
-                    )
+                    ),
+                    text,
                 )
             except _Failed as failure:
                 what = f"{req.namespace}/{req.pod} -c {req.container}{' --previous' if req.previous else ''}"

@@ -14,6 +14,7 @@ is written. Reads go through the same transport as the collector (raw JSON, time
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import tarfile
@@ -29,7 +30,7 @@ from bot.checking import CheckFailed, ClusterAccess, check_open, open_cluster
 from bot.collect import Transport
 from bot.describe import describe_node, describe_pod
 from bot.kube import TransportError
-from bot.redact import redact
+from bot.redact import decode_and_redact, redact
 
 CALICO_APPS = ("calico-node", "calico-typha", "calico-kube-controllers")
 KEEPALIVED = "ibm-keepalived-watcher"
@@ -69,8 +70,13 @@ class _Collector:
         self.notes: list[str] = []
         self.total = 0
 
-    def add(self, path: str, text: str, *, essential: bool = False) -> bool:
-        data = redact(text).encode()
+    async def add(self, path: str, content: str | bytes, *, essential: bool = False) -> bool:
+        """Redacted in a worker thread (a log can be megabytes; the event loop keeps serving Slack)."""
+        if isinstance(content, bytes):
+            text = await asyncio.to_thread(decode_and_redact, content)
+        else:
+            text = await asyncio.to_thread(redact, content)
+        data = text.encode()
         if not essential and self.total + len(data) > self.limits.max_total_bytes:
             self.notes.append(
                 f"left out {path} ({len(data):,} bytes): the bundle reached its size cap of "
@@ -116,7 +122,7 @@ async def gather(
         what="node lease",
     )
     if node is not None:
-        out.add(
+        await out.add(
             f"describe-node-{_safe(node_name)}.txt",
             describe_node(node, pods or [], node_events or [], now=now, lease=lease),
             essential=True,
@@ -137,9 +143,9 @@ async def gather(
             await _logs(api, out, pod, limits, only=("calico-extension",))
 
     if diagnosis_json is not None:
-        out.add("diagnosis.json", json.dumps(json.loads(diagnosis_json), indent=2), essential=True)
+        await out.add("diagnosis.json", json.dumps(json.loads(diagnosis_json), indent=2), essential=True)
     summary = _summary(cluster, node_name, now, out, calico, time.monotonic() - started)
-    out.add("summary.txt", summary, essential=True)
+    await out.add("summary.txt", summary, essential=True)
     data = _tar(out.files, now)
     return Bundle(
         name=f"{root}.tar.gz",
@@ -160,7 +166,9 @@ async def _pod_files(
         [("fieldSelector", f"involvedObject.name={name}")],
         what=f"events of pod {namespace}/{name}",
     )
-    out.add(f"describe-pod-{namespace}-{name}.txt", describe_pod(pod, events or [], now=now), essential=True)
+    await out.add(
+        f"describe-pod-{namespace}-{name}.txt", describe_pod(pod, events or [], now=now), essential=True
+    )
     await _logs(api, out, pod, limits)
 
 
@@ -215,15 +223,15 @@ async def _one_log(
     if previous:
         params.append(("previous", "true"))
     what = f"log {namespace}/{pod} -c {container}{' --previous' if previous else ''}"
-    text = await api.text(f"/api/v1/namespaces/{namespace}/pods/{pod}/log", params, what=what)
-    if text is None:
+    body = await api.log_body(f"/api/v1/namespaces/{namespace}/pods/{pod}/log", params, what=what)
+    if body is None:
         return
     suffix = "-previous" if previous else ""
-    if text.count("\n") >= limits.tail_lines or len(text.encode()) >= limits.max_log_bytes:
+    if body.count(b"\n") >= limits.tail_lines or len(body) >= limits.max_log_bytes:
         out.notes.append(
             f"{what}: only the last {limits.tail_lines:,} lines / {limits.max_log_bytes:,} bytes kept"
         )
-    out.add(f"logs/{pod}-{container}{suffix}.log", text)
+    await out.add(f"logs/{pod}-{container}{suffix}.log", body)
 
 
 class _Api:
@@ -264,9 +272,9 @@ class _Api:
         doc = _json(body, what, self.out) if body is not None else None
         return list(doc.get("items") or []) if doc is not None else None
 
-    async def text(self, path: str, params: Sequence[tuple[str, str]], *, what: str) -> str | None:
-        body = await self._raw(path, params, "text/plain", what)
-        return body.decode("utf-8", "replace") if body is not None else None
+    async def log_body(self, path: str, params: Sequence[tuple[str, str]], *, what: str) -> bytes | None:
+        """A log as the API sent it; decoded (UTF-8, bad bytes replaced) with the redaction, off the loop."""
+        return await self._raw(path, params, "text/plain", what)
 
 
 def _json(body: bytes, what: str, out: _Collector) -> dict[str, Any] | None:
