@@ -22,7 +22,7 @@ The shapes, in the order they are applied:
 | name = value pairs whose name says secret | `password=…`, `BGP_PASSWORD: …`, `"apikey": "…"`, `aws_secret_access_key = …`, `DB_PASS=…`, `pwd=…`, `"auth": "…"`, `password: "correct horse battery staple"` | the name kept, the value `[REDACTED]` |
 
 A name says secret when it contains password/passwd/passphrase/secret/token/credential or an
-`api`/`access`/`private`/`routing`/`client`/… `key`, or ends in the segment `pass`, `pwd` or `auth`
+`api`/`access`/`private`/`routing`/`client`/`tls`/… `key`, or ends in the segment `pass`, `pwd` or `auth`
 (`DB_PASS`, `dbPass`, `basic_auth`; not `bypass`, `passed`, `oauth`). A value stays when it is not a
 secret by its name or its shape: names ending in ref/name/path/file/seconds/ttl/… (`secretKeyRef`,
 `secretName`, `token-path`, `TokenExpirationSeconds`), values in `NOT_SECRETS` (placeholders such as
@@ -181,7 +181,7 @@ _NOT_SECRET_NAME_ENDINGS = (
     ".conf",
 )
 
-_KEY_OWNERS = r"api|access|private|routing|signing|encryption|client|service|integration|master|ssh|license|session|auth|secret"
+_KEY_OWNERS = r"api|access|private|routing|signing|encryption|client|service|integration|master|ssh|license|session|auth|secret|tls"
 _STRONG_NAME = re.compile(rf"passw(?:or)?d|passphrase|secret|token|credential|(?:{_KEY_OWNERS})[_.-]?key")
 _WEAK_LAST_SEGMENT = frozenset({"pass", "pwd", "auth"})
 _CAMEL_WEAK_END = re.compile(r"(?<=[a-z0-9])(?:Pass|PASS|Pwd|PWD|Auth|AUTH)\Z")

@@ -113,6 +113,10 @@ REDACTED_SHAPES = [
     ),
     pytest.param(f"redis://:{CANARY}@127.0.0.1:6379/0", CANARY, "@127.0.0.1:6379/0", id="url-password-only"),
     pytest.param(f"{PEM_BEGIN}\nMIIE{CANARY}\n{PEM_END}", CANARY, PRIVATE_KEY_MARK, id="pem"),
+    pytest.param(f"  tls.key: LS0tLS1CRUdJTi{CANARY}", CANARY, "  tls.key: ", id="secret-yaml-tls-key"),
+    pytest.param(
+        f"    client-key-data: LS0tLS1CRUdJTi{CANARY}", CANARY, "client-key-data: ", id="kubeconfig-key-data"
+    ),
     pytest.param(SLACK_BOT_PREFIX + "1234567890-" + CANARY, CANARY, "[REDACTED SLACK TOKEN]", id="slack"),
     pytest.param(
         "jwt eyJhbGciOiJSUzI1NiIsImtpZCI6Ij.eyJpc3MiOiJrdWJlcm5ldGVzL3Nlcn.c2lnbmF0dXJl" + CANARY,
