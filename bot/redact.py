@@ -115,6 +115,16 @@ NOT_SECRETS = frozenset(
         "mismatch",
         "rejected",
         "unsupported",
+        # the first word of a Go error after a name (`…token": dial tcp …`, `Secret: secrets "x" is …`)
+        "dial",
+        "get",
+        "post",
+        "put",
+        "patch",
+        "read",
+        "write",
+        "lookup",
+        "secrets",
         # the name of a key inside a Secret (`calico-bgp-password:password`)
         "password",
         "passwd",
@@ -483,7 +493,7 @@ def _name_values(text: str, low: str) -> Iterator[Edit]:
         pos = m.end()
         start = _name_start(text, m.start())
         name = text[start : m.end("tail")]
-        if not _is_secret_name(name):
+        if not _is_secret_name(name) or _is_path_or_type(text, start, name):
             continue  # the value is scanned again as ordinary text
         value = _VALUE.match(low, m.end())
         if value is None:
@@ -561,6 +571,16 @@ def _is_secret_name(name: str) -> bool:
         return True
     last = re.split(r"[_.-]", bare)[-1]
     return last.lower() in _WEAK_LAST_SEGMENT or _CAMEL_WEAK_END.search(last) is not None
+
+
+_GO_TYPE = re.compile(r"v\d+(?:alpha\d+|beta\d+)?\.[A-Z]\w*")
+
+
+def _is_path_or_type(text: str, start: int, name: str) -> bool:
+    """A URL path's last segment (`…/serviceaccounts/x/token": dial tcp …`) or a Go type (`*v1.Secret:
+    secrets "x" is forbidden`): the words after them are an error message, not a credential."""
+    before = text[start - 1] if start > 0 else ""
+    return before == "/" or _GO_TYPE.fullmatch(name) is not None
 
 
 def _is_secret_value(value: str) -> bool:

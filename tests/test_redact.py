@@ -244,3 +244,18 @@ def test_a_private_key_in_a_json_string_goes() -> None:
     out = redact(text)
     assert BASE64_LINE not in out
     assert out.endswith('", "name": "x"}')
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # client-go's reflector: a Go type and the resource word, then the quoted secret *name*
+        'W0610 00:16:46.957663 69 reflector.go:324] failed to list *v1.Secret: secrets "bgp-password" is forbidden: '
+        'User "system:serviceaccount:calico-system:calico-node" cannot list resource "secrets"',
+        # install-cni: a URL whose last segment is `token`, then Go's error
+        'Unable to create token for CNI kubeconfig error=Post "https://10.2.0.1:443/api/v1/namespaces/kube-system/'
+        'serviceaccounts/canal/token": dial tcp 10.2.0.1:443: i/o timeout',
+    ],
+)
+def test_evidence_after_a_type_or_a_path_is_kept_whole(line: str) -> None:
+    assert redact(line) == line
