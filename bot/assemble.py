@@ -6,8 +6,10 @@ straight from bytes into the typed views of `checks.objects` with msgspec: field
 are never materialised, which is what keeps a 5,000-worker snapshot small.
 
 What the builder keeps, whatever the source offers:
-- pods: calico-node, calico-typha and ibm-keepalived-watcher only;
-- events: node events and events in the Calico namespaces;
+- pods: Calico's own (calico-node however installed, typha, kube-controllers, the Tigera operator —
+  `Pod.component`) and ibm-keepalived-watcher;
+- events: node events, events in the Calico namespaces, and sandbox-creation failures of any pod
+  that name the Calico CNI;
 - Secrets: the name only — the value, labels and annotations are dropped at decoding.
 """
 
@@ -39,7 +41,7 @@ from checks.snapshot import ContainerLog, Read, ReadError, Snapshot, Source
 
 T = TypeVar("T")
 
-CALICO_APPS = frozenset({"calico-node", "calico-typha", "calico-kube-controllers"})
+SANDBOX_REASONS = frozenset({"FailedCreatePodSandBox", "FailedKillPod", "NetworkNotReady"})
 EVENT_NAMESPACES = frozenset({"calico-system", "kube-system", "tigera-operator"})
 KEEPALIVED_PREFIX = "ibm-keepalived-watcher"
 
@@ -127,9 +129,15 @@ class SnapshotBuilder:
         keep = self._objects[read]
         if read == Read.CALICO_PODS:
             keep.extend(p for p in objects if _is_calico_pod(p))
-        elif read in (Read.NODE_EVENTS, Read.CALICO_EVENTS):
+        elif read in (Read.NODE_EVENTS, Read.CALICO_EVENTS, Read.CNI_EVENTS):
+            if read == Read.CNI_EVENTS:
+                self._seen.add(read)
             for event in objects:
-                if event.involved_object.kind == "Node":
+                if event.reason in SANDBOX_REASONS:
+                    if _names_calico_cni(event.message):
+                        self._objects[Read.CNI_EVENTS].append(event)
+                        self._seen.add(Read.CNI_EVENTS)
+                elif event.involved_object.kind == "Node":
                     self._objects[Read.NODE_EVENTS].append(event)
                     self._seen.add(Read.NODE_EVENTS)
                 elif event.metadata.namespace in EVENT_NAMESPACES:
@@ -248,7 +256,9 @@ class SnapshotBuilder:
             pods=tuple(_unique(objs.get(Read.CALICO_PODS, ()))),
             daemonsets=tuple(_unique(objs.get(Read.DAEMONSETS, ()))),
             deployments=tuple(_unique(objs.get(Read.DEPLOYMENTS, ()))),
-            events=tuple(objs.get(Read.NODE_EVENTS, ())) + tuple(objs.get(Read.CALICO_EVENTS, ())),
+            events=tuple(objs.get(Read.NODE_EVENTS, ()))
+            + tuple(objs.get(Read.CALICO_EVENTS, ()))
+            + tuple(_unique_events(objs.get(Read.CNI_EVENTS, ()))),
             webhooks=tuple(objs.get(Read.WEBHOOKS, ())),
             leases=tuple(objs.get(Read.LEASES, ())),
             custom=custom,
@@ -262,7 +272,31 @@ class SnapshotBuilder:
 
 
 def _is_calico_pod(pod: Pod) -> bool:
-    return pod.app in CALICO_APPS or pod.name.startswith(KEEPALIVED_PREFIX)
+    return bool(pod.component) or pod.name.startswith(KEEPALIVED_PREFIX)
+
+
+_CNI_WORDS = (
+    "calico",
+    "network for sandbox",
+    "networkplugin cni",
+    "network for pod",
+    "network plugin",
+    "cni plugin",
+)
+
+
+def _names_calico_cni(message: str) -> bool:
+    """A sandbox failure about pod networking (the CNI), not e.g. a volume or image problem."""
+    lowered = message.lower()
+    return any(word in lowered for word in _CNI_WORDS)
+
+
+def _unique_events(events: Iterable[Event]) -> list[Event]:
+    """The same event read twice (a namespace list and the cluster-wide list) kept once."""
+    by_key: dict[tuple[str, str], Event] = {}
+    for event in events:
+        by_key[(event.metadata.namespace, event.metadata.name)] = event
+    return list(by_key.values())
 
 
 def _unique(objects: Iterable[Any]) -> list[Any]:
@@ -275,7 +309,8 @@ def _unique(objects: Iterable[Any]) -> list[Any]:
 
 
 def latest_timestamp(snapshot: Snapshot) -> datetime | None:
-    """The newest moment the data shows (heartbeats, events, leases): when a dump was taken."""
+    """The newest moment the data shows (heartbeats, events, leases, container starts): when a dump
+    was taken, or how current a live API's data is."""
     stamps: list[datetime] = []
     for node in snapshot.nodes:
         stamps += [c.last_heartbeat_time for c in node.status.conditions if c.last_heartbeat_time]

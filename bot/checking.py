@@ -11,11 +11,14 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from bot import clock
+from bot.assemble import latest_timestamp
 from bot.collect import CollectOptions, Progress, collect
 from bot.kube import ClusterConfigError, ClusterNotFound, KubeTransport, resolve_cluster
+from checks.common import human_age
 from checks.diagnose import diagnose
 from checks.model import Diagnosis
 from checks.snapshot import Snapshot, Source
@@ -189,6 +192,28 @@ async def check_open(
     return _judge(snapshot, server=cluster.server)
 
 
+STALE_DATA_SECONDS = 600.0
+"""A live API whose newest timestamp is older than this is replaying old data (or its clock stopped)."""
+
+
+def judgement_time(snapshot: Snapshot) -> tuple[datetime, str]:
+    """The moment a live snapshot is judged at, and a note when it is not the wall clock.
+
+    A live cluster renews its leases every 10 s, so its newest timestamp is "now". When the data's
+    newest moment is much older than this machine's clock — a cluster-info dump served as an API, a
+    frozen apiserver — ages and grace periods are measured from that moment, exactly as for a dump,
+    so the two modes judge the same evidence the same way.
+    """
+    wall = snapshot.collected_at
+    newest = latest_timestamp(snapshot)
+    if newest is None or (wall - newest).total_seconds() <= STALE_DATA_SECONDS:
+        return wall, ""
+    return newest, (
+        f"the cluster's newest timestamp ({newest:%Y-%m-%d %H:%M:%S} UTC) is "
+        f"{human_age((wall - newest).total_seconds())} older than this machine's clock: judged as of that moment"
+    )
+
+
 async def run_scenario(
     scenario_name: str, *, nodes: int | None, options: CollectOptions, progress: Progress | None = None
 ) -> CheckResult:
@@ -221,9 +246,11 @@ def nothing_read(snapshot: Snapshot) -> bool:
 
 
 def _judge(snapshot: Snapshot, *, server: str) -> CheckResult:
+    now, note = judgement_time(snapshot)
+    notes = (note,) if note else ()
     if nothing_read(snapshot):
         first = snapshot.errors[0]
-        result = CheckResult(snapshot=snapshot, diagnosis=diagnose(snapshot, now=snapshot.collected_at))
+        result = CheckResult(snapshot=snapshot, diagnosis=diagnose(snapshot, now=now))
         if first.status in (401, 403):
             raise CheckFailed(
                 f"could not read cluster {snapshot.cluster}: its API server refused the bot's credentials "
@@ -238,4 +265,4 @@ def _judge(snapshot: Snapshot, *, server: str) -> CheckResult:
             private=f"API server {server}: {first.reason}",
             result=result,
         )
-    return CheckResult(snapshot=snapshot, diagnosis=diagnose(snapshot, now=snapshot.collected_at))
+    return CheckResult(snapshot=snapshot, diagnosis=diagnose(snapshot, now=now), notes=notes)

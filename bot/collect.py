@@ -13,6 +13,7 @@ same `request` method in tests), and decodes pages and redacts logs off the even
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,10 @@ from bot.assemble import SnapshotBuilder, decode_page
 from bot.kube import RawResponse, TransportError
 from bot.redact import decode_and_redact
 from checks.objects import (
+    CALICO_KUBE_CONTROLLERS,
+    CALICO_NODE,
+    CALICO_TYPHA,
+    TIGERA_OPERATOR,
     CustomObject,
     DaemonSet,
     Deployment,
@@ -80,7 +85,10 @@ class GetCall:
     accept: str = "application/json"
 
 
-CALICO_APPS_SELECTOR = "k8s-app in (calico-node,calico-typha,calico-kube-controllers)"
+CALICO_APPS_SELECTOR = "k8s-app in (calico-node,calico-typha,calico-kube-controllers,canal,tigera-operator)"
+"""Calico's pods by their usual label; a DaemonSet running calico-node under another label is found
+by its pod template (`calico_daemonset_pods`)."""
+CNI_EVENTS_SELECTOR = "reason=FailedCreatePodSandBox"
 
 
 def read_plan() -> tuple[ListCall | GetCall, ...]:
@@ -89,6 +97,8 @@ def read_plan() -> tuple[ListCall | GetCall, ...]:
         ListCall(Read.NODES, "/api/v1/nodes", Node),
         ListCall(Read.NAMESPACES, "/api/v1/namespaces", Namespace, accept=METADATA_LIST),
         ListCall(Read.CALICO_PODS, "/api/v1/pods", Pod, params=(("labelSelector", CALICO_APPS_SELECTOR),)),
+        ListCall(Read.CNI_EVENTS, "/api/v1/events", Event, params=(("fieldSelector", CNI_EVENTS_SELECTOR),)),
+        ListCall(Read.DAEMONSETS, "/apis/apps/v1/daemonsets", DaemonSet),
         ListCall(
             Read.NODE_EVENTS,
             "/api/v1/namespaces/default/events",
@@ -132,7 +142,6 @@ def read_plan() -> tuple[ListCall | GetCall, ...]:
         ListCall(Read.TIGERA_STATUSES, "/apis/operator.tigera.io/v1/tigerastatuses", CustomObject, crd=True),
     ]
     for ns in ("calico-system", "kube-system"):
-        calls.append(ListCall(Read.DAEMONSETS, f"/apis/apps/v1/namespaces/{ns}/daemonsets", DaemonSet))
         calls.append(
             GetCall(
                 Read.BGP_SECRETS,
@@ -205,6 +214,11 @@ async def collect(
     runner = _Runner(transport, limit, options, progress)
     await asyncio.gather(*(runner.run(call, builder) for call in plan))
     snapshot_so_far = builder.build()
+    extra = calico_daemonset_pods(snapshot_so_far)
+    if extra:
+        progress.total += len(extra)
+        await asyncio.gather(*(runner.run(call, builder) for call in extra))
+        snapshot_so_far = builder.build()
     progress.phase = "logs"
     await runner.logs(snapshot_so_far, builder)
     progress.phase = "done"
@@ -296,7 +310,8 @@ class _Runner:
         self.progress.tick()
 
         async def one(req: LogRequest) -> None:
-            params = [("container", req.container), ("tailLines", str(self.options.log_tail_lines))]
+            tail = min(req.tail_lines, self.options.log_tail_lines)
+            params = [("container", req.container), ("tailLines", str(tail))]
             if req.previous:
                 params.append(("previous", "true"))
             path = f"/api/v1/namespaces/{req.namespace}/pods/{req.pod}/log"
@@ -312,11 +327,13 @@ class _Runner:
                         container=req.container,
                         previous=req.previous,
                         text=text,
-                        truncated=response.body.count(b"\n") >= self.options.log_tail_lines,
+                        truncated=response.body.count(b"\n") >= tail,
                     ),
                     text,
                 )
             except _Failed as failure:
+                if failure.status in NO_SUCH_LOG:
+                    return  # the kubelet's answer: no previous run, or nothing started yet — not a failed read
                 what = f"{req.namespace}/{req.pod} -c {req.container}{' --previous' if req.previous else ''}"
                 builder.fail(Read.LOGS, f"log {what}: {failure.reason}", status=failure.status)
             finally:
@@ -326,42 +343,135 @@ class _Runner:
         await asyncio.gather(*(one(req) for req in wanted))
 
 
+MAX_EXTRA_DAEMONSETS = 3
+NO_SUCH_LOG = frozenset({400, 404})
+"""`previous terminated container "X" … not found`, `container "X" … is waiting to start`, pod gone."""
+
+
+def calico_daemonset_pods(snapshot: Snapshot) -> tuple[ListCall, ...]:
+    """Pod lists for DaemonSets that run calico-node under a label the first list did not ask for.
+
+    Calico is found by its pod template (a `calico-node` container, a `calico/node` image), not
+    only by `k8s-app=calico-node`: canal, rke2-canal and hand-made manifests label it otherwise.
+    """
+    owners = {
+        (p.namespace, ref.name) for p in snapshot.calico_node_pods() for ref in p.metadata.owner_references
+    }
+    calls: list[ListCall] = []
+    for ds in snapshot.calico_daemonsets():
+        labels = ds.spec.selector.match_labels
+        if not labels or ds.spec.selector.match_expressions or not ds.status.current_number_scheduled:
+            continue
+        if (ds.metadata.namespace, ds.metadata.name) in owners:
+            continue  # its pods came with the first list
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        # cluster-wide like the first list (the same RBAC); the builder keeps Calico's pods only
+        calls.append(ListCall(Read.CALICO_PODS, "/api/v1/pods", Pod, params=(("labelSelector", selector),)))
+    return tuple(calls[:MAX_EXTRA_DAEMONSETS])
+
+
 @dataclass(frozen=True)
 class LogRequest:
     namespace: str
     pod: str
     container: str
     previous: bool
+    tail_lines: int = LOG_TAIL_LINES
 
 
-def log_requests(snapshot: Snapshot, *, max_pods: int) -> list[LogRequest]:
-    """Which logs to read: for each bad calico-node/typha pod (worst first), the failing containers."""
-    bad = [p for p in snapshot.pods if p.app in ("calico-node", "calico-typha") and _is_bad(p)]
-    bad.sort(key=lambda p: (-p.restart_count, p.name))
+SAMPLE_TAIL_LINES = 200
+MAX_SAMPLED_PODS = 10
+"""Running-and-Ready calico-node pods whose logs are read too (probes miss some failures)."""
+COMPONENT_SAMPLES = {CALICO_TYPHA: 3, CALICO_KUBE_CONTROLLERS: 2}
+"""Fine-looking pods of the other components whose logs are read (typha scales with the cluster: capped)."""
+
+
+def log_requests(snapshot: Snapshot, *, max_pods: int, sample: int = MAX_SAMPLED_PODS) -> list[LogRequest]:
+    """Which logs to read.
+
+    - every calico pod in a bad state or with a restart (worst first, at most `max_pods`): each
+      failing or restarted container, init containers included, and its previous run;
+    - a sample of `sample` calico-node pods that look fine (spread over the cluster by a stable hash
+      of the pod name), current log of calico-node only, a shorter tail: a Ready pod can still fail
+      in ways its probes do not catch (an unreadable BGP secret, MTU, Typha, datastore timeouts);
+    - calico-typha and calico-kube-controllers pods (a handful), and the Tigera operator when it
+      reports Calico Degraded/Progressing or nodes are still migrating.
+    The request count stays bounded whatever the cluster's size.
+    """
+    pods = [p for p in snapshot.pods if p.component in (CALICO_NODE, CALICO_TYPHA, CALICO_KUBE_CONTROLLERS)]
+    bad = sorted((p for p in pods if _is_bad(p)), key=lambda p: (-p.restart_count, p.name))
     requests: list[LogRequest] = []
     for pod in bad[:max_pods]:
-        statuses = [*pod.status.init_container_statuses, *pod.status.container_statuses]
-        for status in statuses:
-            failing_init = status in pod.status.init_container_statuses and not (
-                status.state.terminated is not None and status.state.terminated.exit_code == 0
+        requests += _failing_containers(pod)
+    bad_names = {p.name for p in bad}
+    fine_nodes = sorted(
+        (p for p in pods if p.component == CALICO_NODE and p.name not in bad_names),
+        key=lambda p: _stable_hash(p.name),
+    )
+    for pod in fine_nodes[:sample]:
+        requests.append(
+            LogRequest(pod.namespace, pod.name, _main(pod, CALICO_NODE), False, SAMPLE_TAIL_LINES)
+        )
+    for component, cap in COMPONENT_SAMPLES.items():
+        others = [p for p in pods if p.component == component and p.name not in bad_names]
+        for pod in sorted(others, key=lambda p: p.name)[:cap]:
+            requests.append(
+                LogRequest(pod.namespace, pod.name, _main(pod, component), False, SAMPLE_TAIL_LINES)
             )
-            is_main = status in pod.status.container_statuses
-            if not (is_main or failing_init):
-                continue
-            if is_main and status.ready and status.restart_count == 0:
-                continue
-            if status.state.running is not None or status.state.terminated is not None:
-                requests.append(LogRequest(pod.namespace, pod.name, status.name, False))
-            if status.restart_count > 0:
-                requests.append(LogRequest(pod.namespace, pod.name, status.name, True))
+    if _operator_has_something_to_say(snapshot):
+        for pod in snapshot.component_pods(TIGERA_OPERATOR)[:2]:
+            requests.append(
+                LogRequest(pod.namespace, pod.name, _main(pod, TIGERA_OPERATOR), False, LOG_TAIL_LINES)
+            )
     return requests
+
+
+def _failing_containers(pod: Pod) -> list[LogRequest]:
+    requests: list[LogRequest] = []
+    for status in [*pod.status.init_container_statuses, *pod.status.container_statuses]:
+        is_init = status in pod.status.init_container_statuses
+        finished_ok = status.state.terminated is not None and status.state.terminated.exit_code == 0
+        if is_init and finished_ok and status.restart_count == 0:
+            continue
+        if not is_init and status.ready and status.restart_count == 0:
+            continue
+        if status.state.running is not None or status.state.terminated is not None or status.restart_count:
+            # a container waiting to restart serves its last run as "current" (the kubelet's rule, and
+            # all a cluster-info dump holds); "previous" as well on a real kubelet — read both
+            requests.append(LogRequest(pod.namespace, pod.name, status.name, False))
+        if status.restart_count > 0:
+            requests.append(LogRequest(pod.namespace, pod.name, status.name, True))
+    return requests
+
+
+def _main(pod: Pod, component: str) -> str:
+    names = [c.name for c in pod.spec.containers] or [s.name for s in pod.status.container_statuses]
+    if component in names:
+        return component
+    return names[0] if names else component
+
+
+def _stable_hash(name: str) -> int:
+    return zlib.crc32(name.encode())
+
+
+def _operator_has_something_to_say(snapshot: Snapshot) -> bool:
+    for status in snapshot.custom_objects(Read.TIGERA_STATUSES.value):
+        for cond in status.status.get("conditions", []) or []:
+            if (
+                isinstance(cond, dict)
+                and cond.get("status") == "True"
+                and cond.get("type") in ("Degraded", "Progressing")
+            ):
+                return True
+    return any("projectcalico.org/operator-node-migration" in n.metadata.labels for n in snapshot.nodes)
 
 
 def _is_bad(pod: Pod) -> bool:
     if not pod.ready:
         return True
     return any(
-        s.restart_count > 0 and s.last_state.terminated is not None for s in pod.status.container_statuses
+        s.restart_count > 0 for s in (*pod.status.init_container_statuses, *pod.status.container_statuses)
     )
 
 

@@ -124,7 +124,8 @@ _SCANNED_EXTS = frozenset({"json", "yaml", "yml", "txt", "log", "dump", "out", "
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _NAME_SUFFIXES = (*_TAR_SUFFIXES, ".gz", ".json", ".yaml", ".yml", ".txt", ".log", ".dump", ".out")
 _JUNK_NAMES = frozenset({"__MACOSX", "Thumbs.db", "desktop.ini"})
-_LOG_POD_PREFIXES = ("calico-", "ibm-keepalived-watcher-")
+_LOG_POD_PREFIXES = ("calico-", "canal-", "rke2-canal-", "tigera-operator-", "ibm-keepalived-watcher-")
+"""Pods whose logs are decoded: Calico's workloads by their usual names (others are never kept)."""
 _SCOPED = {Read.CALICO_PODS: "Pod", Read.DAEMONSETS: "DaemonSet", Read.DEPLOYMENTS: "Deployment"}
 _EVENT_READS = (Read.NODE_EVENTS, Read.CALICO_EVENTS)
 _ARCHIVE_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError)
@@ -799,6 +800,8 @@ class _Loader:
             present.add(Read.NODE_EVENTS)
         if events & set(CALICO_NAMESPACES):
             present.add(Read.CALICO_EVENTS)
+        if events:  # the sandbox failures of the dumped namespaces: as much as a dump can hold
+            present.add(Read.CNI_EVENTS)
         if self.log_sources:
             present.add(Read.LOGS)
         if Read.NODES not in present:

@@ -24,7 +24,7 @@ _STYLES = {
 }
 _MARK = {Severity.CRITICAL: "✖", Severity.WARNING: "▲", Severity.INFO: "ℹ", Severity.UNKNOWN: "?"}
 MAX_FINDINGS_PER_SITUATION = 12
-MAX_EVIDENCE_LINES = 6
+MAX_EVIDENCE_LINES = 10
 
 
 class _Painter:

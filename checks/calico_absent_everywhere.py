@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from checks.calico_pods import cni_failures_by_node
 from checks.common import clip, event_line
 from checks.model import Action, ActionKind, Finding, ObjRef, RunbookSection, Severity, SituationId
 from checks.objects import LabelSelector, WebhookConfiguration
@@ -43,20 +44,26 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
         ]
     evidence: list[str] = []
     objects: list[ObjRef] = []
-    daemonsets = [snapshot.daemonset(ns, "calico-node") for ns in CALICO_NAMESPACES]
-    present = [ds for ds in daemonsets if ds is not None]
+    present = snapshot.calico_daemonsets()
     if not present:
-        evidence.append("DaemonSet calico-node not found in calico-system nor kube-system")
+        evidence.append(
+            "no DaemonSet runs calico-node (DaemonSet calico-node not found in calico-system nor kube-system, "
+            "nor a canal one anywhere)"
+        )
     for ds in present:
         st = ds.status
+        where = f"{ds.metadata.namespace}/{ds.metadata.name}"
         evidence.append(
-            f"DaemonSet {ds.metadata.namespace}/calico-node: desired {st.desired_number_scheduled}, "
+            f"DaemonSet {where}: desired {st.desired_number_scheduled}, "
             f"current {st.current_number_scheduled}, ready {st.number_ready}, and no calico-node pod exists"
         )
-        objects.append(ObjRef(kind="DaemonSet", name="calico-node", namespace=ds.metadata.namespace))
-        for event in snapshot.events_for("DaemonSet", "calico-node", ds.metadata.namespace):
-            if event.reason == "FailedCreate":
+        objects.append(ObjRef(kind="DaemonSet", name=ds.metadata.name, namespace=ds.metadata.namespace))
+        for event in snapshot.events_for("DaemonSet", ds.metadata.name, ds.metadata.namespace):
+            if event.reason in ("FailedCreate", "FailedPlacement") or event.type == "Warning":
                 evidence.append(event_line(event, now))
+    for node, failures in list(cni_failures_by_node(snapshot, now).items())[:3]:
+        ref = failures[0].event.involved_object
+        evidence.append(f"on {node}: {event_line(failures[0].event, now)} (pod {ref.namespace}/{ref.name})")
     blocking = _blocking_webhooks(snapshot, evidence)
     evidence += _operator_evidence(snapshot)
     if not snapshot.read_ok(Read.WEBHOOKS):

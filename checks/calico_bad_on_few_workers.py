@@ -2,9 +2,10 @@
 
 One finding per affected worker, saying why (see checks.calico_pods), with the peer IPs of a
 "BGP not established" readiness failure that are no current worker's IP called out (a stale
-Calico Node left by a deleted worker). Proposes the runbook ladder for each worker: cordon,
-gather, delete the pod, reboot, reload (replace on VPC), uncordon.
-Workers already reported by calico-down-on-worker are not repeated here.
+Calico Node left by a deleted worker). Proposes the runbook ladder for each worker where
+calico-node is failing: cordon, gather, delete the pod, reboot, reload (replace on VPC), uncordon;
+where it only looks suspicious (Ready, but restarted or logging errors), gathering comes first.
+Workers already reported by calico-down-on-worker (the worker is NotReady) are not repeated here.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from checks import bgp_password_migration, calico_down_on_worker, calico_pods
+from checks import calico_down_on_worker, calico_pods
+from checks.catalog import Scope
 from checks.common import node_label, worker_ladder
-from checks.model import Action, Finding, ObjRef, RunbookSection, Severity, SituationId
+from checks.model import Action, ActionKind, Finding, ObjRef, RunbookSection, Severity, SituationId
 from checks.snapshot import Snapshot
 
 CHECK_ID = "calico-bad-on-few-workers"
@@ -22,6 +24,10 @@ IF_IT_PERSISTS = (
     "If it comes back after a reload: check calico-typha health; on classic, VLAN spanning or VRF "
     "(`ibmcloud account show`) and any gateway/firewall in front of these workers; on VPC, security "
     "groups, ACLs, public gateway and custom routes."
+)
+LADDER = (
+    "Cordon it, gather the data, then delete the calico-node pod; if that does not help, reboot, then "
+    "reload (replace on VPC). "
 )
 
 
@@ -33,20 +39,23 @@ def stale_peers(snapshot: Snapshot, peers: Sequence[str]) -> list[str]:
     return [p for p in peers if p not in worker_ips]
 
 
-def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
-    troubles, judged = calico_pods.analyse(snapshot, now=now)
-    claimed = bgp_password_migration.claimed_workers(snapshot, now=now)
-    troubles = [t for t in troubles if t.node not in claimed]
-    affected = {t.node for t in troubles}
-    if calico_pods.is_most(len(affected), judged):
-        return []  # calico-crashloop-most-workers reports these
-    down_already = {
+def down_workers(snapshot: Snapshot, now: datetime) -> set[str]:
+    """Workers calico-down-on-worker reports as NotReady because of Calico."""
+    return {
         ref.name
         for finding in calico_down_on_worker.check(snapshot, now=now)
         if finding.severity == Severity.CRITICAL
         for ref in finding.objects
         if ref.kind == "Node"
     }
+
+
+def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
+    troubles, judged = calico_pods.worker_troubles(snapshot, now=now)
+    down_already = down_workers(snapshot, now)
+    affected = {t.node for t in troubles if t.node not in down_already}
+    if calico_pods.is_most(len(affected), judged - len(down_already)):
+        return []  # calico-crashloop-most-workers reports these
     findings = []
     for trouble in troubles:
         if trouble.node in down_already:
@@ -60,24 +69,29 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                 evidence.insert(
                     0,
                     f"BGP peer(s) {', '.join(stale)} are no current worker's IP: a stale Calico Node of a "
-                    "deleted worker (calicoctl get nodes / calicoctl delete node)",
+                    "deleted worker, or a worker registered with a wrong address (calicoctl get nodes -o wide)",
                 )
         objects = [ObjRef(kind="Node", name=trouble.node)]
         if trouble.pod is not None:
             objects.append(ObjRef(kind="Pod", name=trouble.pod.name, namespace=trouble.pod.namespace))
         pod_name = trouble.pod.name if trouble.pod is not None else "calico-node"
-        meanings = list(dict.fromkeys(hit.meaning for hit in trouble.log_hits))
+        meanings = list(dict.fromkeys(hit.meaning for hit in trouble.hits(Scope.WORKER)))
         said = " The logs say: " + "; ".join(meanings) + "." if meanings else ""
+        if trouble.failing:
+            detail = "Something is wrong with this worker." + said + " " + LADDER + IF_IT_PERSISTS
+        else:
+            detail = (
+                "calico-node is Running and Ready here, but it is not healthy." + said + " Gather the data "
+                "and watch it; if it fails again, follow the runbook ladder for this worker. "
+                + IF_IT_PERSISTS
+            )
         findings.append(
             Finding(
                 check=CHECK_ID,
                 situation=SituationId.CALICO_BAD_ON_FEW_WORKERS,
-                severity=Severity.CRITICAL,
+                severity=trouble.severity,
                 title=f"{pod_name} on worker {where}: {', '.join(trouble.reasons)}",
-                detail="Something is wrong with this worker."
-                + said
-                + " Cordon it, gather the data, then delete the calico-node pod; if that does not help, "
-                "reboot, then reload (replace on VPC). " + IF_IT_PERSISTS,
+                detail=detail,
                 evidence=tuple(evidence),
                 objects=tuple(objects),
                 runbook_section=RunbookSection.FEW_WORKERS.value,
@@ -87,5 +101,24 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
 
 
 def propose(findings: Sequence[Finding], snapshot: Snapshot) -> list[Action]:
-    nodes = [ref.name for f in findings for ref in f.objects if ref.kind == "Node"]
-    return worker_ladder(snapshot, dict.fromkeys(nodes), "calico-node is bad on this worker")
+    failing = [
+        ref.name
+        for f in findings
+        if f.severity == Severity.CRITICAL
+        for ref in f.objects
+        if ref.kind == "Node"
+    ]
+    actions = worker_ladder(snapshot, dict.fromkeys(failing), "calico-node is bad on this worker")
+    watched = [
+        ref.name
+        for f in findings
+        if f.severity != Severity.CRITICAL
+        for ref in f.objects
+        if ref.kind == "Node"
+    ]
+    actions += [
+        Action.propose(ActionKind.GATHER, name, "calico-node looks fine but is not: gather its logs first")
+        for name in dict.fromkeys(watched)
+        if name not in failing
+    ]
+    return actions

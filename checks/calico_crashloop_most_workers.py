@@ -8,15 +8,15 @@ cluster shows (Calico configuration objects, the Installation) with their times.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from checks import bgp_password_migration, calico_pods
+from checks import calico_pods
 from checks.common import age, human_age
 from checks.model import Action, ActionKind, Finding, ObjRef, RunbookSection, Severity, SituationId
 from checks.objects import IBM_LABEL, Node
-from checks.signals import normalise
 from checks.snapshot import Snapshot
 
 CHECK_ID = "calico-crashloop-most-workers"
@@ -105,33 +105,59 @@ def recent_changes(snapshot: Snapshot, now: datetime) -> list[str]:
     return [text for _when, text in changes]
 
 
-def _shared_log_lines(troubles: Sequence[calico_pods.PodTrouble], top: int = 3) -> list[str]:
-    """The log lines most workers share (timestamps and pids ignored), with how many workers."""
-    workers: dict[str, set[str]] = {}
+_EVENT_HEAD = re.compile(r"^(Warning|Normal) (\w+) \S+(?: \(x\d+\))? ")
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?Z? ?")
+_PID = re.compile(r"\[(\w+)\]\[\d+\]")
+
+
+def group_key(line: str) -> str:
+    """An evidence line without what differs between workers: ages, counts, timestamps, pids."""
+    line = _EVENT_HEAD.sub(r"\1 \2 ", line)
+    line = _TIMESTAMP.sub("", line)
+    return _PID.sub(r"[\1]", line).strip()
+
+
+def shared_lines(troubles: Sequence[calico_pods.PodTrouble], top: int = 6) -> list[str]:
+    """The quoted lines (logs, probe failures, events) of the affected workers, grouped: the most shared first."""
+    workers: dict[str, list[str]] = {}
     sample: dict[str, str] = {}
     for trouble in troubles:
-        for hit in trouble.log_hits:
-            key = normalise(hit.line)
-            workers.setdefault(key, set()).add(trouble.node)
-            sample.setdefault(key, hit.line)
-    ranked = sorted(workers.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
-    return [
-        f"log ({len(nodes)} worker{'s' if len(nodes) > 1 else ''}): {sample[key]}" for key, nodes in ranked
-    ]
+        for line in trouble.evidence:
+            if not line.startswith(("log ", "Warning ", "Normal ")):
+                continue
+            key = group_key(line)
+            workers.setdefault(key, [])
+            if trouble.node not in workers[key]:
+                workers[key].append(trouble.node)
+            sample.setdefault(key, line)
+    ranked = sorted(workers.items(), key=lambda kv: -len(kv[1]))[:top]
+    shown = []
+    for key, nodes in ranked:
+        where = f"on {len(nodes)} workers" if len(nodes) > 1 else f"on {nodes[0]}"
+        shown.append(f"{where}: {sample[key]}")
+    return shown
 
 
 def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
-    troubles, judged = calico_pods.analyse(snapshot, now=now)
-    claimed = bgp_password_migration.claimed_workers(snapshot, now=now)
-    troubles = [t for t in troubles if t.node not in claimed]
+    troubles, judged = calico_pods.worker_troubles(snapshot, now=now)
     affected_names = list(dict.fromkeys(t.node for t in troubles))
     if not calico_pods.is_most(len(affected_names), judged):
         return []
     affected = [n for n in snapshot.nodes if n.name in set(affected_names)]
-    healthy = [n for n in snapshot.nodes if n.name not in set(affected_names)]
+    healthy = [n for n in snapshot.nodes if n.name not in set(affected_names) and n.name]
     reasons = Counter(r for t in troubles for r in t.reasons)
-    scope = "every worker" if len(affected_names) == judged else f"{len(affected_names)} of {judged} workers"
-    evidence = [f"{count}× {reason}" for reason, count in reasons.most_common(6)]
+    scope = (
+        f"every worker ({judged})"
+        if len(affected_names) == judged
+        else f"{len(affected_names)} of {judged} workers"
+    )
+    evidence = shared_lines(troubles)
+    evidence += [f"{count}× {reason}" for reason, count in reasons.most_common(4)]
+    pods = [f"{t.pod.name} ({t.node})" for t in troubles if t.pod is not None]
+    if pods:
+        evidence.append(
+            f"pods: {', '.join(pods[:12])}" + (f" … and {len(pods) - 12} more" if len(pods) > 12 else "")
+        )
     shared = common_factors(affected, healthy, now)
     if len(affected_names) == judged:
         evidence.append("all workers affected: most likely Calico configuration, the master or the datastore")
@@ -141,20 +167,20 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
         evidence.append("no zone, pool, subnet, version or age shared by the affected workers alone")
     changes = recent_changes(snapshot, now)
     evidence += [f"recent change: {c}" for c in changes[:6]]
-    evidence += _shared_log_lines(troubles)
-    examples = [t for t in troubles if t.pod is not None][:3]
-    for trouble in examples:
-        evidence += [f"{trouble.node}: {e}" for e in trouble.evidence[:2]]
+    for trouble in [t for t in troubles if t.pod is not None][:2]:
+        evidence += [f"{trouble.node}: {e}" for e in trouble.evidence if not e.startswith("log ")][:2]
+    failing = any(t.failing for t in troubles)
+    how = "failing" if failing else "not healthy (restarts, probe failures or errors while Ready)"
     return [
         Finding(
             check=CHECK_ID,
             situation=SituationId.CALICO_CRASHLOOP_MOST_WORKERS,
-            severity=Severity.CRITICAL,
-            title=f"calico-node is failing on {scope}: {reasons.most_common(1)[0][0]}",
+            severity=Severity.CRITICAL if failing else Severity.WARNING,
+            title=f"calico-node is {how} on {scope}: {reasons.most_common(1)[0][0]}",
             detail="The workers themselves are reachable, so the cause is most likely Calico configuration, "
             "the master or the datastore. Gather the data, then look at what changed recently (Calico "
             "configuration, network policies, firewall/gateway, routes, VPN, master or worker updates).",
-            evidence=tuple(evidence),
+            evidence=tuple(dict.fromkeys(evidence)),
             objects=tuple(ObjRef(kind="Node", name=n) for n in affected_names[:100]),
             runbook_section=RunbookSection.MOST_WORKERS.value,
         )

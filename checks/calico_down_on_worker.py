@@ -3,7 +3,8 @@
 Signals: Ready `False` whose message says the runtime network is not ready (`NetworkReady=false`,
 `NetworkPluginNotReady`, in containerd's, CRI-O's or docker's wording), and a `NetworkUnavailable
 True CalicoIsDown` that persists. Trap: CalicoIsDown is normal for seconds during every Calico
-rollout, so it only counts after `CALICO_DOWN_THRESHOLD_SECONDS`; younger ones are reported as info.
+rollout, so it only counts after `CALICO_DOWN_THRESHOLD_SECONDS`; younger ones are reported as info —
+unless it is fresh on many workers at once, which no rollout does (it restarts one at a time).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from checks import calico_pods
 from checks.common import age, calico_pod_on, condition_line, human_age, node_label, worker_ladder
 from checks.model import Action, Finding, ObjRef, RunbookSection, Severity, SituationId
-from checks.objects import Node
+from checks.objects import Node, NodeCondition
 from checks.snapshot import Read, Snapshot
 from checks.worker_not_ready_kubelet import unreachable_nodes
 
@@ -44,18 +46,31 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
         return []  # calico-node runs nowhere: calico-absent-everywhere speaks for every worker
     findings: list[Finding] = []
     skip = {n.name for n in unreachable_nodes(snapshot)}
+    troubles = (
+        {t.node: t for t in calico_pods.analyse(snapshot, now=now)[0]}
+        if snapshot.read_ok(Read.CALICO_PODS)
+        else {}
+    )
+    # a rollout restarts calico-node on one worker at a time: fresh CalicoIsDown on several at once is not one
+    at_once = calico_pods.calico_down_at_once(snapshot, now)
     for node in snapshot.nodes:
         if node.name in skip:
             continue
         evidence: list[str] = []
         ready = node.condition("Ready")
-        if network_not_ready(node) and ready is not None:
+        why = troubles.get(node.name)
+        if ready is not None and (network_not_ready(node) or _not_ready_for_calico(ready, why)):
             evidence.append(condition_line(ready, now))
         unavailable = node.condition("NetworkUnavailable")
         transient = False
         if unavailable is not None and unavailable.status == "True" and unavailable.reason == "CalicoIsDown":
             down_for = age(unavailable.last_transition_time, now)
-            if down_for is not None and down_for < CALICO_DOWN_THRESHOLD_SECONDS and not evidence:
+            if (
+                down_for is not None
+                and down_for < CALICO_DOWN_THRESHOLD_SECONDS
+                and not evidence
+                and node.name not in at_once
+            ):
                 transient = True
             evidence.append(condition_line(unavailable, now))
         if not evidence:
@@ -68,6 +83,8 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                 f"calico-node pod {pod.name}: {pod.ready_fraction()} {pod.display_status()}, "
                 f"{pod.restart_count} restarts"
             )
+        if why is not None:
+            evidence += list(why.evidence[:6])  # why calico is down here: its logs, probes, CNI errors
         if transient:
             findings.append(
                 Finding(
@@ -90,7 +107,7 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                 situation=SituationId.CALICO_DOWN_ON_WORKER,
                 severity=Severity.CRITICAL,
                 title=f"Worker {node_label(node)} is NotReady because Calico is not running on it"
-                if network_not_ready(node)
+                if network_not_ready(node) or (ready is not None and _not_ready_for_calico(ready, why))
                 else f"Calico is down on worker {node_label(node)} (NetworkUnavailable: CalicoIsDown)",
                 detail="The kubelet reaches the master, but the pod network on this worker is down. "
                 "Follow the runbook ladder for this worker.",
@@ -100,6 +117,15 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
             )
         )
     return findings
+
+
+def _not_ready_for_calico(ready: NodeCondition, trouble: calico_pods.PodTrouble | None) -> bool:
+    """Ready False with no reason of its own in the message, while calico-node fails on the worker.
+
+    The kubelet's message names what is not ready; when it names nothing (a report or a dump that
+    kept only the status) and calico-node is failing there, Calico is what keeps the worker NotReady.
+    """
+    return ready.status == "False" and not ready.message.strip() and trouble is not None and trouble.failing
 
 
 def propose(findings: Sequence[Finding], snapshot: Snapshot) -> list[Action]:

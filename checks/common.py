@@ -9,7 +9,7 @@ from checks.model import Action, ActionKind
 from checks.objects import Event, Node, NodeCondition, Pod
 from checks.snapshot import Snapshot
 
-EVIDENCE_MAX = 600
+EVIDENCE_MAX = 2000
 """Longest single evidence string kept; longer literal messages are cut with a marker."""
 
 
@@ -48,7 +48,9 @@ def event_line(event: Event, now: datetime) -> str:
     seen = human_age(age(event.last_seen, now))
     times = f" (x{event.times})" if event.times > 1 else ""
     source = event.source.component or event.reporting_component
-    return clip(f"{event.type} {event.reason} {seen}{times} {source}: {event.message}".replace("  ", " "))
+    head = " ".join(part for part in (event.type, event.reason, seen + times, source) if part)
+    # the message stays exactly as the cluster wrote it (Calico's messages carry double spaces)
+    return clip(f"{head}: {event.message.strip()}", 2000)
 
 
 def node_label(node: Node) -> str:

@@ -6,7 +6,11 @@ The rules that make the verdict trustworthy live here:
   is not run; it becomes an unknown that names the read;
 - a check that raises becomes an unknown too, and never hides the other checks;
 - `healthy` only when every check ran and nothing above `info` and nothing unknown was found;
-- situations are ordered as the runbook walks them (worker health first).
+- situations are ordered as the runbook walks them (worker health first), except that a cause with
+  its own section comes before the symptoms it explains: a critical `bgp-password-migration` or
+  `typha-unhealthy` is put right after worker health, ahead of calico-node failing on the workers;
+- the per-worker ladder (cordon, delete pod, reboot, reload) is not proposed for workers whose
+  failure such a cause explains: rebooting a worker does not give calico-node its BGP password.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import datetime
 from checks.model import (
     SITUATION_ORDER,
     Action,
+    ActionKind,
     Check,
     Diagnosis,
     Finding,
@@ -63,9 +68,10 @@ def diagnose(snapshot: Snapshot, *, now: datetime, registry: Sequence[Check] = C
                 unknowns.append(Unknown(check=check.id, what=finding.title, reason=finding.detail))
             findings.append(finding)
 
-    findings.sort(key=_finding_order)
-    situations = _situations(findings, unknowns)
-    actions = _actions(registry, by_check, snapshot, {s.id for s in situations})
+    order = situation_order(findings)
+    findings.sort(key=lambda f: (order.index(f.situation), _SEVERITY_RANK[f.severity]))
+    situations = _situations(findings, unknowns, order)
+    actions = _actions(registry, by_check, snapshot, situations, findings)
     return Diagnosis(
         cluster=snapshot.cluster,
         checked_at=now,
@@ -87,18 +93,39 @@ def _first_error_per_read(snapshot: Snapshot) -> list[ReadError]:
     return firsts
 
 
-def _finding_order(finding: Finding) -> tuple[int, int]:
-    return SITUATION_ORDER.index(finding.situation), _SEVERITY_RANK[finding.severity]
+CAUSES = (SituationId.BGP_PASSWORD_MIGRATION, SituationId.TYPHA_UNHEALTHY)
+"""Situations that, when critical, explain calico-node failing on the workers."""
+_LADDER = frozenset(
+    {
+        ActionKind.CORDON,
+        ActionKind.DELETE_POD,
+        ActionKind.REBOOT_WORKER,
+        ActionKind.RELOAD_WORKER,
+        ActionKind.REPLACE_WORKER,
+        ActionKind.UNCORDON,
+    }
+)
 
 
-def _situations(findings: Sequence[Finding], unknowns: Sequence[Unknown]) -> tuple[Situation, ...]:
+def situation_order(findings: Sequence[Finding]) -> list[SituationId]:
+    """The runbook's order, with the causes found critical moved right after worker health."""
+    causes = [
+        s for s in CAUSES if any(f.situation == s and f.severity == Severity.CRITICAL for f in findings)
+    ]
+    rest = [s for s in SITUATION_ORDER if s not in causes and s != SituationId.WORKER_NOT_READY_KUBELET]
+    return [SituationId.WORKER_NOT_READY_KUBELET, *causes, *rest]
+
+
+def _situations(
+    findings: Sequence[Finding], unknowns: Sequence[Unknown], order: Sequence[SituationId]
+) -> tuple[Situation, ...]:
     problems = [f for f in findings if f.severity in PROBLEM_SEVERITIES]
     if not problems:
         if unknowns:
             return ()
         return (Situation(id=SituationId.HEALTHY, summary="calico-node is healthy on every worker"),)
     result = []
-    for situation in SITUATION_ORDER:
+    for situation in order:
         mine = [f for f in problems if f.situation == situation]
         if mine:
             result.append(Situation(id=situation, summary=_summary(mine)))
@@ -116,20 +143,35 @@ def _actions(
     registry: Sequence[Check],
     by_check: dict[str, list[Finding]],
     snapshot: Snapshot,
-    situations: set[SituationId],
+    situations: Sequence[Situation],
+    findings: Sequence[Finding],
 ) -> tuple[Action, ...]:
     proposed: list[Action] = []
     seen: set[tuple[str, str]] = set()
-    ordered = sorted(registry, key=lambda c: SITUATION_ORDER.index(c.situation))
+    order = [s.id for s in situations]
+    explained = _explained_workers(findings)
+    pod_node = {f"{p.namespace}/{p.name}": p.node_name for p in snapshot.calico_node_pods()}
+    ordered = sorted((c for c in registry if c.situation in order), key=lambda c: order.index(c.situation))
     for check in ordered:
-        if check.situation not in situations:
-            continue
         mine = [f for f in by_check.get(check.id, []) if f.severity in PROBLEM_SEVERITIES]
         if not mine:
             continue
         for action in check.propose(mine, snapshot):
+            worker = pod_node.get(action.target, action.target)
+            if check.situation not in CAUSES and action.kind in _LADDER and worker in explained:
+                continue  # the cause's own step comes first; the ladder would not fix it
             key = (action.kind.value, action.target)
             if key not in seen:
                 seen.add(key)
                 proposed.append(action)
     return tuple(proposed)
+
+
+def _explained_workers(findings: Sequence[Finding]) -> set[str]:
+    return {
+        ref.name
+        for f in findings
+        if f.situation in CAUSES and f.severity == Severity.CRITICAL
+        for ref in f.objects
+        if ref.kind == "Node"
+    }

@@ -150,6 +150,61 @@ class Node(_View, frozen=True):
         return any(t.key == key for t in self.spec.taints)
 
 
+# --- which Calico component a workload runs --------------------------------------------------
+
+CALICO_NODE = "calico-node"
+CALICO_TYPHA = "calico-typha"
+CALICO_KUBE_CONTROLLERS = "calico-kube-controllers"
+TIGERA_OPERATOR = "tigera-operator"
+COMPONENTS = (CALICO_NODE, CALICO_TYPHA, CALICO_KUBE_CONTROLLERS, TIGERA_OPERATOR)
+
+_LABEL_COMPONENT = {
+    CALICO_NODE: CALICO_NODE,
+    "canal": CALICO_NODE,
+    CALICO_TYPHA: CALICO_TYPHA,
+    CALICO_KUBE_CONTROLLERS: CALICO_KUBE_CONTROLLERS,
+    TIGERA_OPERATOR: TIGERA_OPERATOR,
+}
+_WORKLOAD_NAMES = {
+    CALICO_NODE: CALICO_NODE,
+    "canal": CALICO_NODE,
+    "rke2-canal": CALICO_NODE,
+    CALICO_TYPHA: CALICO_TYPHA,
+    CALICO_KUBE_CONTROLLERS: CALICO_KUBE_CONTROLLERS,
+    TIGERA_OPERATOR: TIGERA_OPERATOR,
+}
+_IMAGE_COMPONENT = (
+    ("/node:", CALICO_NODE),  # calico/node, quay.io/calico/node, …/armada-master/calico/node
+    ("calico-node:", CALICO_NODE),  # rancher/mirrored-calico-node, hardened-calico images
+    ("/typha:", CALICO_TYPHA),
+    ("calico-typha:", CALICO_TYPHA),
+    ("/kube-controllers:", CALICO_KUBE_CONTROLLERS),
+    ("calico-kube-controllers:", CALICO_KUBE_CONTROLLERS),
+    ("tigera/operator:", TIGERA_OPERATOR),
+)
+
+
+def component_of(app_label: str, container_names: list[str], images: list[str], name: str = "") -> str:
+    """The Calico component of a pod or pod template: by `k8s-app`, container name, then image."""
+    if app_label in _LABEL_COMPONENT:
+        return _LABEL_COMPONENT[app_label]
+    for component in (CALICO_NODE, CALICO_TYPHA, CALICO_KUBE_CONTROLLERS):
+        if component in container_names:
+            return component
+    for image in images:
+        lowered = image.lower()
+        if "calico" not in lowered and "tigera" not in lowered:
+            continue
+        for marker, component in _IMAGE_COMPONENT:
+            if marker in lowered.replace("@", ":"):
+                return component
+    if name.startswith(TIGERA_OPERATOR) and "operator" in " ".join(images):
+        return TIGERA_OPERATOR
+    if name in _WORKLOAD_NAMES:  # a workload read without its pod template (trimmed dumps, old tests)
+        return _WORKLOAD_NAMES[name]
+    return ""
+
+
 # --- pods -----------------------------------------------------------------------------------
 
 
@@ -269,6 +324,19 @@ class Pod(_View, frozen=True):
         """The `k8s-app` label (calico-node, calico-typha, …)."""
         return self.metadata.labels.get("k8s-app", "")
 
+    @property
+    def component(self) -> str:
+        """Which Calico component this pod runs, however it was installed ("" for anything else).
+
+        By the workload, not only the label: a pod with a `calico-node` container or a `calico/node`
+        image is calico-node whether its DaemonSet is calico-node (manifest, operator), canal,
+        rke2-canal or MicroK8s' — see `component_of`.
+        """
+        images = [c.image for c in (*self.spec.containers, *self.spec.init_containers)]
+        images += [s.image for s in self.status.container_statuses]
+        names = [c.name for c in self.spec.containers] or [s.name for s in self.status.container_statuses]
+        return component_of(self.app, names, images, self.name)
+
     def container_status(self, name: str) -> ContainerStatus | None:
         for status in self.status.container_statuses:
             if status.name == name:
@@ -380,6 +448,18 @@ class DaemonSet(_View, frozen=True):
     spec: DaemonSetSpec = DaemonSetSpec()
     status: DaemonSetStatus = DaemonSetStatus()
 
+    @property
+    def component(self) -> str:
+        """The Calico component its pods run ("" for any other DaemonSet), by its pod template."""
+        template = self.spec.template
+        containers = template.spec.containers
+        return component_of(
+            template.metadata.labels.get("k8s-app", "") or self.metadata.labels.get("k8s-app", ""),
+            [c.name for c in containers],
+            [c.image for c in (*containers, *template.spec.init_containers)],
+            self.metadata.name,
+        )
+
 
 class DeploymentCondition(_View, frozen=True):
     type: str
@@ -446,6 +526,12 @@ class Event(_View, frozen=True):
     series: EventSeries | None = None
     source: EventSource = EventSource()
     reporting_component: str = ""
+    reporting_instance: str = ""
+
+    @property
+    def host(self) -> str:
+        """The node that reported it (kubelet events name their node)."""
+        return self.source.host or self.reporting_instance
 
     @property
     def last_seen(self) -> datetime | None:

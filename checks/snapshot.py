@@ -22,6 +22,8 @@ from typing import Any, Literal
 import msgspec
 
 from checks.objects import (
+    CALICO_NODE,
+    CALICO_TYPHA,
     CustomObject,
     DaemonSet,
     Deployment,
@@ -44,8 +46,8 @@ class Read(StrEnum):
 
     NODES = "nodes"
     NAMESPACES = "namespaces"
-    CALICO_PODS = "calico-pods"  # k8s-app in (calico-node, calico-typha), all namespaces
-    DAEMONSETS = "daemonsets"  # calico-system, kube-system
+    CALICO_PODS = "calico-pods"  # calico-node, typha, kube-controllers, operator pods, all namespaces
+    DAEMONSETS = "daemonsets"  # all namespaces (Calico is found by its pod template)
     DEPLOYMENTS = "deployments"  # calico-system, kube-system, tigera-operator
     NODE_EVENTS = "node-events"  # namespace default, involvedObject.kind=Node
     CALICO_EVENTS = "calico-events"  # calico-system, kube-system
@@ -59,6 +61,7 @@ class Read(StrEnum):
     TIGERA_STATUSES = "tigerastatuses"
     BGP_SECRETS = "bgp-secrets"  # calico-bgp-password, metadata only
     BGP_RBAC = "bgp-rbac"  # Role/RoleBinding bgp-secret-access
+    CNI_EVENTS = "cni-events"  # sandbox-creation failures of any pod, cluster-wide (the CNI as others see it)
     LOGS = "logs"
 
 
@@ -127,16 +130,34 @@ class Snapshot:
     # --- object helpers -------------------------------------------------------------------
 
     def calico_node_pods(self) -> tuple[Pod, ...]:
-        return tuple(p for p in self.pods if p.app == "calico-node")
+        """calico-node pods, however Calico was installed (operator, manifest, canal, …)."""
+        return self._by_component.get(CALICO_NODE, ())
 
     def typha_pods(self) -> tuple[Pod, ...]:
-        return tuple(p for p in self.pods if p.app == "calico-typha")
+        return self._by_component.get(CALICO_TYPHA, ())
+
+    def component_pods(self, component: str) -> tuple[Pod, ...]:
+        return self._by_component.get(component, ())
+
+    @cached_property
+    def _by_component(self) -> dict[str, tuple[Pod, ...]]:
+        grouped: dict[str, list[Pod]] = defaultdict(list)
+        for pod in self.pods:
+            component = pod.component
+            if component:
+                grouped[component].append(pod)
+        return {key: tuple(pods) for key, pods in grouped.items()}
+
+    def calico_daemonsets(self) -> tuple[DaemonSet, ...]:
+        """The DaemonSets that run calico-node (calico-node, canal, rke2-canal, …), in any namespace."""
+        return tuple(ds for ds in self.daemonsets if ds.component == CALICO_NODE)
 
     def calico_namespaces(self) -> tuple[str, ...]:
-        """Calico namespaces in use: those holding a calico-node DaemonSet or pod."""
-        found = {d.metadata.namespace for d in self.daemonsets if d.metadata.name == "calico-node"}
+        """Namespaces where calico-node runs (a DaemonSet or a pod of it); the usual two first."""
+        found = {ds.metadata.namespace for ds in self.calico_daemonsets()}
         found |= {p.namespace for p in self.calico_node_pods()}
-        return tuple(ns for ns in CALICO_NAMESPACES if ns in found)
+        usual = [ns for ns in CALICO_NAMESPACES if ns in found]
+        return (*usual, *sorted(found - set(CALICO_NAMESPACES)))
 
     def daemonset(self, namespace: str, name: str) -> DaemonSet | None:
         for ds in self.daemonsets:
@@ -183,6 +204,15 @@ class Snapshot:
 
     def logs_for(self, namespace: str, pod: str) -> tuple[ContainerLog, ...]:
         return tuple(log for log in self.logs if log.namespace == namespace and log.pod == pod)
+
+    def calico_node_logs(self) -> Iterator[tuple[Pod | None, ContainerLog]]:
+        """(pod, log) for every log of a calico-node pod — and of any pod not known to be another
+        component (a log whose pod was not listed still speaks for calico-node: pod None)."""
+        by_name = {(p.namespace, p.name): p for p in self.pods}
+        for log in self.logs:
+            pod = by_name.get((log.namespace, log.pod))
+            if pod is None or pod.component == CALICO_NODE:
+                yield pod, log
 
     def lease(self, node_name: str) -> Lease | None:
         return self._leases_by_name.get(node_name)

@@ -1,10 +1,15 @@
 """calico-typha unhealthy or unreachable (the runbook's "if it persists" check, and its own runbook).
 
-Signals: typha pods crash-looping, failing image pulls, OOMKilled, not Ready past a short grace;
-a typha Deployment with no ready replica; more Pending replicas than the cluster can place
-(typha is hostNetwork with one replica per worker); calico-node logs that cannot reach typha on
-port 5473 (`Failed to connect to typha endpoint …`), which with healthy-looking typha pods points
-at the network (host firewall, security groups) rather than typha.
+Signals: typha pods crash-looping, failing image pulls, OOMKilled, restarting, not Ready past a
+short grace; a typha Deployment with no ready replica; more Pending replicas than the cluster can
+place (typha is hostNetwork with one replica per worker); and what every component that talks to
+Typha logs — felix, confd, the status reporter — when it cannot discover or reach it
+(`Failed to connect to typha endpoint …`, `Didn't find any ready Typha instances`, `Typha
+discovery enabled but discovery failed`). With healthy-looking typha pods that points at the
+network (host firewall, security groups on port 5473) rather than at typha.
+
+A cause with its own section: when calico-node fails on the workers that cannot reach Typha, this
+situation is reported first and names those workers (`checks.diagnose` orders it).
 Trap: on clusters with fewer workers than typha replicas the extra replicas stay Pending, and that
 is fine (IKS pinned 3 replicas before 1.29; the operator scales with the cluster).
 """
@@ -14,11 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from checks import calico_pods
+from checks.catalog import BY_ID, Scope
 from checks.common import age, event_line, human_age, node_label
+from checks.logscan import LogHit
 from checks.model import Action, ActionKind, Finding, ObjRef, Severity, SituationId
-from checks.objects import Pod
-from checks.signals import BAD_WAITING, IMAGE_PULL, scan_log
-from checks.snapshot import CALICO_NAMESPACES, Snapshot
+from checks.objects import CALICO_TYPHA, Pod
+from checks.signals import BAD_WAITING, IMAGE_PULL
+from checks.snapshot import Snapshot
 from checks.worker_not_ready_kubelet import unreachable_nodes
 
 CHECK_ID = "typha-unhealthy"
@@ -29,7 +37,7 @@ TYPHA_RUNBOOK = "calico-typha troubleshooting runbook (armada-network-calico-typ
 def _typha_trouble(pod: Pod, now: datetime) -> str:
     if pod.status.phase == "Pending":
         return ""
-    main = pod.container_status("calico-typha") or (
+    main = pod.container_status(CALICO_TYPHA) or (
         pod.status.container_statuses[0] if pod.status.container_statuses else None
     )
     if main is None:
@@ -38,17 +46,35 @@ def _typha_trouble(pod: Pod, now: datetime) -> str:
     if waiting is not None and waiting.reason in BAD_WAITING:
         return "image pull failing" if waiting.reason in IMAGE_PULL else waiting.reason
     last = main.last_state.terminated
-    if last is not None and last.reason == "OOMKilled" and (age(last.finished_at, now) or 1e9) < 3600:
+    since = age(last.finished_at, now) if last is not None else None
+    if last is not None and last.reason == "OOMKilled" and (since is None or since < 3600):
         return "OOMKilled"
     running = main.state.running
     if running is not None and not main.ready:
         up = age(running.started_at, now)
-        if up is None or up > TYPHA_GRACE_SECONDS:
-            since = age(pod.not_ready_since(), now)
-            if since is None:
+        if up is None or up > TYPHA_GRACE_SECONDS or main.restart_count:
+            not_ready = age(pod.not_ready_since(), now)
+            if not_ready is None:
                 return f"0/1 Running for {human_age(up)}, not Ready"
-            return f"0/1 Running, not Ready for {human_age(since)} (container up {human_age(up)})"
+            return f"0/1 Running, not Ready for {human_age(not_ready)} (container up {human_age(up)})"
+    if last is not None and since is not None and since < 3600 and main.restart_count:
+        return f"restarted {main.restart_count} times, last {human_age(since)} ago ({last.reason or 'Error'} exit code {last.exit_code})"
     return ""
+
+
+def typha_hits(snapshot: Snapshot) -> list[tuple[str, LogHit]]:
+    """Lines where calico components say they cannot discover or reach Typha (not since recovered)."""
+    key = ("typha_unhealthy.hits", None)
+    if key not in snapshot.memo:
+        found: list[tuple[str, LogHit]] = []
+        for pod, log in snapshot.calico_node_logs():
+            found += [
+                (pod.node_name if pod is not None else log.pod, hit)
+                for hit in calico_pods.live_hits(snapshot, pod, log)
+                if BY_ID[hit.signature].scope == Scope.TYPHA
+            ]
+        snapshot.memo[key] = found
+    return list(snapshot.memo[key])
 
 
 def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
@@ -73,12 +99,74 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                 for e in snapshot.events_for("Pod", pod.name, pod.namespace)
                 if e.type == "Warning"
             ][:2]
+    bad += _deployment_problems(snapshot, typha, silent, evidence, objects)
 
+    hits = typha_hits(snapshot)
+    reporting = list(dict.fromkeys(node for node, _hit in hits))
+    if hits:
+        evidence = _grouped(hits) + evidence
+    if not bad and not hits:
+        return []
+    troubles, _judged = calico_pods.analyse(snapshot, now=now)
+    failing_there = [t.node for t in troubles if t.failing and t.node in set(reporting)]
+    objects += [ObjRef(kind="Node", name=n) for n in reporting[:100]]
+    severity = Severity.CRITICAL if bad or failing_there else Severity.WARNING
+    if bad:
+        title = f"calico-typha is unhealthy ({len(bad)} problem{'s' if len(bad) > 1 else ''})"
+        if hits:
+            title += f"; calico-node on {_workers(reporting)} cannot reach it"
+        detail = (
+            "calico-node pods connect to typha for their configuration; unhealthy typha affects every worker "
+            f"that uses it. Follow the {TYPHA_RUNBOOK}."
+        )
+    else:
+        title = f"calico-node on {_workers(reporting)} cannot reach calico-typha"
+        if not typha:
+            title += " (no typha pod was read)"
+        detail = (
+            "calico-node cannot discover or connect to Typha (port 5473). With typha Ready, look at host "
+            "firewalls, VPC security groups / ACLs or a gateway between those workers and the typha workers; "
+            f"otherwise follow the {TYPHA_RUNBOOK}."
+        )
+    return [
+        Finding(
+            check=CHECK_ID,
+            situation=SituationId.TYPHA_UNHEALTHY,
+            severity=severity,
+            title=title,
+            detail=detail,
+            evidence=tuple(dict.fromkeys(evidence)),
+            objects=tuple(objects),
+            runbook_section="calico-node Pod Not Running on One or a Few Customer Workers",
+        )
+    ]
+
+
+def _workers(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{len(names)} workers"
+
+
+def _grouped(hits: Sequence[tuple[str, LogHit]]) -> list[str]:
+    by_sig: dict[str, tuple[list[str], str]] = {}
+    for node, hit in hits:
+        nodes, _sample = by_sig.setdefault(hit.signature, ([], hit.line))
+        if node not in nodes:
+            nodes.append(node)
+    return [
+        f"log calico-node ({_workers(nodes) if len(nodes) > 1 else nodes[0]}): {sample}"
+        for nodes, sample in by_sig.values()
+    ]
+
+
+def _deployment_problems(
+    snapshot: Snapshot, typha: Sequence[Pod], silent: set[str], evidence: list[str], objects: list[ObjRef]
+) -> list[str]:
+    bad: list[str] = []
     schedulable = sum(1 for n in snapshot.nodes if not n.spec.unschedulable and n.name not in silent)
-    for ns in CALICO_NAMESPACES:
-        deployment = snapshot.deployment(ns, "calico-typha")
-        if deployment is None:
+    for deployment in snapshot.deployments:
+        if deployment.metadata.name != CALICO_TYPHA:
             continue
+        ns = deployment.metadata.namespace
         wanted = (
             deployment.spec.replicas if deployment.spec.replicas is not None else deployment.status.replicas
         )
@@ -87,7 +175,7 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
         pending = [p for p in mine if p.status.phase == "Pending"]
         if wanted and ready == 0:
             evidence.insert(0, f"Deployment {ns}/calico-typha: {wanted} wanted, none Ready")
-            objects.append(ObjRef(kind="Deployment", name="calico-typha", namespace=ns))
+            objects.append(ObjRef(kind="Deployment", name=CALICO_TYPHA, namespace=ns))
             bad.append(f"{ns}/calico-typha")
         # typha is hostNetwork with one replica per worker: replicas beyond the workers stay Pending
         expected_pending = max(0, (wanted or 0) - schedulable)
@@ -98,49 +186,7 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                 f"{len(pending)} typha replica(s) Pending in {ns} although {schedulable} schedulable workers "
                 f"could hold {wanted} replicas" + (f": {reason}" if reason else "")
             )
-
-    unreachable_from: list[str] = []
-    sample = ""
-    for log in snapshot.logs:
-        if not log.pod.startswith("calico-node"):
-            continue
-        for hit in scan_log(log.text):
-            if hit.signature == "typha-unreachable":
-                unreachable_from.append(log.pod)
-                sample = sample or hit.line
-    unreachable_from = list(dict.fromkeys(unreachable_from))
-    if unreachable_from:
-        evidence.append(
-            f"{len(unreachable_from)} calico-node pods logged that typha is unreachable: {sample}"
-        )
-
-    if not bad and not unreachable_from:
-        return []
-    severity = Severity.CRITICAL if bad else Severity.WARNING
-    if bad:
-        title = f"calico-typha is unhealthy ({len(bad)} problem{'s' if len(bad) > 1 else ''})"
-        detail = (
-            "calico-node pods connect to typha for their configuration; unhealthy typha affects every worker "
-            f"that uses it. Follow the {TYPHA_RUNBOOK}."
-        )
-    else:
-        title = "calico-node cannot reach calico-typha although the typha pods look healthy"
-        detail = (
-            "Typha is Ready but calico-node on some workers cannot connect to it on port 5473: look at host "
-            "firewalls, VPC security groups / ACLs or a gateway between those workers and the typha workers."
-        )
-    return [
-        Finding(
-            check=CHECK_ID,
-            situation=SituationId.TYPHA_UNHEALTHY,
-            severity=severity,
-            title=title,
-            detail=detail,
-            evidence=tuple(evidence),
-            objects=tuple(objects),
-            runbook_section="calico-node Pod Not Running on One or a Few Customer Workers",
-        )
-    ]
+    return bad
 
 
 def propose(findings: Sequence[Finding], snapshot: Snapshot) -> list[Action]:

@@ -109,7 +109,11 @@ def bgp_cluster(**kw: Any):  # type: ignore[no-untyped-def]
 
 def test_bgp_secret_not_migrated() -> None:
     diagnosis = diagnose(bgp_cluster(), now=NOW)
-    assert [s.id for s in diagnosis.situations] == [SituationId.BGP_PASSWORD_MIGRATION]
+    # the cause first, the worker-level symptom after it (issue #9: "the cause first")
+    assert [s.id for s in diagnosis.situations] == [
+        SituationId.BGP_PASSWORD_MIGRATION,
+        SituationId.CALICO_CRASHLOOP_MOST_WORKERS,
+    ]
     finding = diagnosis.findings[0]
     assert "6 workers have no BGP peering" in finding.title
     assert (
@@ -119,7 +123,10 @@ def test_bgp_secret_not_migrated() -> None:
     assert "Role calico-system/bgp-secret-access is missing" in finding.evidence
     assert any("annotation created-by missing (changed by the customer" in e for e in finding.evidence)
     assert any("BGP not established with" in e for e in finding.evidence)
-    assert [a.kind for a in diagnosis.actions] == [ActionKind.COPY_BGP_SECRET]
+    kinds = [a.kind for a in diagnosis.actions]
+    assert kinds[0] == ActionKind.COPY_BGP_SECRET
+    # no cordon / delete / reboot for workers whose failure the missing secret explains
+    assert not {ActionKind.CORDON, ActionKind.DELETE_POD, ActionKind.REBOOT_WORKER} & set(kinds)
 
 
 def test_bgp_fixed_when_secret_and_rbac_exist() -> None:
@@ -134,8 +141,12 @@ def test_bgp_fixed_when_secret_and_rbac_exist() -> None:
 
 def test_bgp_secret_gone_everywhere_escalates() -> None:
     diagnosis = diagnose(bgp_cluster(secrets=()), now=NOW)
-    assert "not in kube-system either" in diagnosis.findings[0].evidence[0]
-    assert [a.kind for a in diagnosis.actions] == [ActionKind.ESCALATE]
+    assert "Secret calico-bgp-password is missing from calico-system (not in kube-system either)" in (
+        diagnosis.findings[0].evidence
+    )
+    kinds = [a.kind for a in diagnosis.actions]
+    assert kinds[0] == ActionKind.ESCALATE
+    assert ActionKind.COPY_BGP_SECRET not in kinds
 
 
 def test_bgp_unreadable_secrets_is_unknown() -> None:

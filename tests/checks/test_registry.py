@@ -17,7 +17,18 @@ from checks.registry import CHECKS
 from checks.snapshot import ReadError
 from tests.factories import NOW, node, snapshot, unknown_node
 
-HELPER_MODULES = {"common", "calico_pods", "diagnose", "model", "objects", "registry", "signals", "snapshot"}
+HELPER_MODULES = {
+    "catalog",
+    "common",
+    "calico_pods",
+    "diagnose",
+    "logscan",
+    "model",
+    "objects",
+    "registry",
+    "signals",
+    "snapshot",
+}
 
 
 def test_every_situation_has_a_check_and_every_check_module_is_registered() -> None:

@@ -199,6 +199,10 @@ class PodParts(BuildContext):
             )  # back-off follows a restart
         restarts = int(merged.get("restartCount") or 0)
         last = merged.get("lastState") or {}
+        if restarts and (state.get("waiting") or {}).get("reason") == "CrashLoopBackOff" and not last:
+            # a container backing off has a last terminated run: the kubelet serves it as its log
+            last = {"terminated": {}}
+            merged["lastState"] = last
         cname = merged["name"]
         if "image" in fragment and "imageID" not in fragment:
             merged["imageID"] = self.image_id(fragment["image"])

@@ -167,6 +167,19 @@ def test_logs_of_pods_not_kept_are_dropped(tmp_path: Path) -> None:
         namespace="calico-apiserver",
         labels={"apiserver": "true", "k8s-app": "calico-apiserver"},
     )
+    image = "us.icr.io/armada-master/calico/apiserver:v3.27.4"
+    apiserver["spec"]["initContainers"] = []
+    apiserver["spec"]["containers"] = [{"name": "calico-apiserver", "image": image}]
+    apiserver["status"]["initContainerStatuses"] = []
+    apiserver["status"]["containerStatuses"] = [
+        {
+            "name": "calico-apiserver",
+            "image": image,
+            "ready": True,
+            "restartCount": 0,
+            "state": {"running": {}},
+        }
+    ]
     (root / "calico-apiserver" / "pods.json").write_text(json.dumps({**pods, "items": [apiserver]}, indent=4))
     result = load_dump(root)
     assert result.problems == ()

@@ -94,9 +94,10 @@ ROWS = (
         1,
         ("is already using the IPv4 address 10.188.156.137", "bird/confd is not live: exit status 1"),
     ),
+    # The cause first, and the worker-level symptom it explains after it (issue #9, "the cause first").
     Row(
         "bgp-password-migration",
-        (S.BGP_PASSWORD_MIGRATION,),
+        (S.BGP_PASSWORD_MIGRATION, S.CALICO_CRASHLOOP_MOST_WORKERS),
         1,
         (
             "Can't read password referenced by BGP Configuration default in secret calico-bgp-password:password",
@@ -105,9 +106,10 @@ ROWS = (
         ),
     ),
     # The realistic shape of the same problem: the migration stops at its first worker.
+    # The operator's migration stuck on that worker is said in its own words (other).
     Row(
         "bgp-migration-stalled",
-        (S.BGP_PASSWORD_MIGRATION,),
+        (S.BGP_PASSWORD_MIGRATION, S.CALICO_BAD_ON_FEW_WORKERS, S.OTHER),
         1,
         (
             "BGP not established with 10.188.156.10,10.189.156.10,10.190.156.10",
@@ -130,11 +132,11 @@ ROWS = (
         1,
         ("DaemonSet calico-node not found in calico-system nor kube-system",),
     ),
-    # The edge workers cannot reach typha (a policy change), so besides the most-workers
-    # finding the typha check reports calico-node -> typha unreachable with healthy typha pods.
+    # The edge workers cannot reach typha (a policy change): the cause (typha unreachable from
+    # the workers where calico-node fails) first, the most-workers symptom after it.
     Row(
         "crashloop-most-zone",
-        (S.CALICO_CRASHLOOP_MOST_WORKERS, S.TYPHA_UNHEALTHY),
+        (S.TYPHA_UNHEALTHY, S.CALICO_CRASHLOOP_MOST_WORKERS),
         1,
         (
             "worker pool edge (5/5 affected, 0/4 healthy)",
@@ -142,19 +144,28 @@ ROWS = (
             "Failed to connect to typha endpoint",
         ),
     ),
+    # Two calico-node pods restarted 20 minutes ago while typha was down: Ready again, but not
+    # "healthy" — listed (warning) after the cause.
     Row(
         "typha-unhealthy",
-        (S.TYPHA_UNHEALTHY,),
+        (S.TYPHA_UNHEALTHY, S.CALICO_BAD_ON_FEW_WORKERS),
         1,
         (
             "Readiness probe failed: HTTP probe failed with statuscode: 503",
-            "2 calico-node pods logged that typha is unreachable",
+            "Failed to connect to typha endpoint 10.188.156.5:5473.  Will try another if available...",
             "CrashLoopBackOff",
         ),
     ),
     Row("typha-pending-small", (S.HEALTHY,), 0),
     Row("migration-window", (S.HEALTHY,), 0, ("projectcalico.org/operator-node-migration",)),
-    Row("calico-down-transient", (S.HEALTHY,), 0, ("CalicoIsDown Calico is shutting down on this node",)),
+    # A calico-node restarting during a rollout: CalicoIsDown for seconds is normal (info), but its
+    # readiness probe has failed, so it is not called healthy — a warning, not the ladder.
+    Row(
+        "calico-down-transient",
+        (S.CALICO_BAD_ON_FEW_WORKERS,),
+        1,
+        ("CalicoIsDown Calico is shutting down on this node", "while starting"),
+    ),
     Row(
         "roks-crio-notready",
         (S.CALICO_DOWN_ON_WORKER,),
@@ -166,7 +177,7 @@ ROWS = (
     ),
     Row(
         "bgp-and-typha",
-        (S.BGP_PASSWORD_MIGRATION, S.TYPHA_UNHEALTHY),
+        (S.BGP_PASSWORD_MIGRATION, S.TYPHA_UNHEALTHY, S.CALICO_CRASHLOOP_MOST_WORKERS),
         1,
         ("BGP not established with", "Readiness probe failed: HTTP probe failed with statuscode: 503"),
     ),
