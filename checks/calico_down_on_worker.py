@@ -13,32 +13,23 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from checks import calico_pods
-from checks.common import age, calico_pod_on, condition_line, human_age, node_label, worker_ladder
+from checks.common import (
+    age,
+    calico_pod_on,
+    condition_line,
+    human_age,
+    network_not_ready,
+    node_label,
+    unreachable_nodes,
+    worker_ladder,
+)
 from checks.model import Action, Finding, ObjRef, RunbookSection, Severity, SituationId
-from checks.objects import Node, NodeCondition
+from checks.objects import NodeCondition
 from checks.snapshot import Read, Snapshot
-from checks.worker_not_ready_kubelet import unreachable_nodes
 
 CHECK_ID = "calico-down-on-worker"
 CALICO_DOWN_THRESHOLD_SECONDS = 300
 """CalicoIsDown younger than this is an ordinary rollout (calico-node restarts within seconds)."""
-
-NETWORK_NOT_READY_MARKERS = (
-    "networkready=false",
-    "networkpluginnotready",
-    "network plugin is not ready",
-    "cni config uninitialized",
-    "cni plugin not initialized",
-    "no cni configuration file",
-)
-
-
-def network_not_ready(node: Node) -> bool:
-    ready = node.condition("Ready")
-    if ready is None or ready.status != "False":
-        return False
-    text = f"{ready.reason} {ready.message}".lower()
-    return any(marker in text for marker in NETWORK_NOT_READY_MARKERS)
 
 
 def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
@@ -63,14 +54,16 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
             evidence.append(condition_line(ready, now))
         unavailable = node.condition("NetworkUnavailable")
         transient = False
-        if unavailable is not None and unavailable.status == "True" and unavailable.reason == "CalicoIsDown":
+        if unavailable is not None and unavailable.status == "True":
+            # CalicoIsDown (calico-node's preStop) or another owner's reason: calico-node sets it
+            # False (CalicoIsUp) whenever it starts, so True that persists means it has not
             down_for = age(unavailable.last_transition_time, now)
             if (
                 down_for is not None
                 and down_for < CALICO_DOWN_THRESHOLD_SECONDS
                 and not evidence
                 and node.name not in at_once
-            ):
+            ) or (unavailable.reason != "CalicoIsDown" and down_for is not None and down_for < 300):
                 transient = True
             evidence.append(condition_line(unavailable, now))
         if not evidence:
@@ -91,7 +84,7 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                     check=CHECK_ID,
                     situation=SituationId.CALICO_DOWN_ON_WORKER,
                     severity=Severity.INFO,
-                    title=f"Worker {node_label(node)}: CalicoIsDown for less than "
+                    title=f"Worker {node_label(node)}: {unavailable.reason if unavailable else ''} for less than "
                     f"{human_age(CALICO_DOWN_THRESHOLD_SECONDS)} (normal while calico-node restarts)",
                     detail="Calico sets CalicoIsDown when calico-node stops and clears it when it starts again; "
                     "it is only a problem when it persists. Check again in a few minutes.",
@@ -108,7 +101,7 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                 severity=Severity.CRITICAL,
                 title=f"Worker {node_label(node)} is NotReady because Calico is not running on it"
                 if network_not_ready(node) or (ready is not None and _not_ready_for_calico(ready, why))
-                else f"Calico is down on worker {node_label(node)} (NetworkUnavailable: CalicoIsDown)",
+                else f"Calico is down on worker {node_label(node)} (NetworkUnavailable: {unavailable.reason if unavailable else ''})",
                 detail="The kubelet reaches the master, but the pod network on this worker is down. "
                 "Follow the runbook ladder for this worker.",
                 evidence=tuple(evidence),

@@ -26,13 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from checks.catalog import BY_ID, Scope
-from checks.common import age, clip, event_line, human_age
+from checks.common import age, clip, event_line, human_age, unreachable_nodes
 from checks.logscan import LogHit, error_lines, last_words, level_of, line_time, scan, scan_message
 from checks.model import Severity
 from checks.objects import ContainerStatus, Event, Pod
 from checks.signals import BAD_WAITING, IMAGE_PULL, ProbeReading, read_probe, suspicious_interface
 from checks.snapshot import ContainerLog, Read, Snapshot
-from checks.worker_not_ready_kubelet import unreachable_nodes
 
 STARTUP_GRACE_SECONDS = 300
 """calico-node may be 0/1 Running this long after a start (the operator's startup probe allows 300 s)."""

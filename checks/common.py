@@ -10,6 +10,16 @@ from checks.objects import Event, Node, NodeCondition, Pod
 from checks.snapshot import Snapshot
 
 EVIDENCE_MAX = 2000
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+NETWORK_NOT_READY_MARKERS = (
+    "networkready=false",
+    "networkpluginnotready",
+    "network plugin is not ready",
+    "cni config uninitialized",
+    "cni plugin not initialized",
+    "no cni configuration file",
+)
+"""The kubelet's and the runtimes' (containerd, CRI-O, docker) wordings of "no pod network"."""
 """Longest single evidence string kept; longer literal messages are cut with a marker."""
 
 
@@ -103,3 +113,25 @@ def worker_ladder(snapshot: Snapshot, node_names: Iterable[str], reason: str) ->
             Action.propose(ActionKind.UNCORDON, name, "after calico-node is Running and Ready again")
         )
     return actions
+
+
+def unreachable_nodes(snapshot: Snapshot) -> list[Node]:
+    """Workers whose kubelet is not reporting: Ready Unknown, or tainted unreachable."""
+    key = ("unreachable_nodes", None)
+    if key not in snapshot.memo:
+        found = []
+        for node in snapshot.nodes:
+            ready = node.condition("Ready")
+            if (ready is not None and ready.status == "Unknown") or node.has_taint(UNREACHABLE_TAINT):
+                found.append(node)
+        snapshot.memo[key] = tuple(found)
+    return list(snapshot.memo[key])
+
+
+def network_not_ready(node: Node) -> bool:
+    """Ready False because the runtime's network (the CNI) is not ready."""
+    ready = node.condition("Ready")
+    if ready is None or ready.status != "False":
+        return False
+    text = f"{ready.reason} {ready.message}".lower()
+    return any(marker in text for marker in NETWORK_NOT_READY_MARKERS)

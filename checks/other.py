@@ -22,7 +22,7 @@ from datetime import datetime
 from checks import calico_pods, typha_unhealthy
 from checks.calico_crashloop_most_workers import shared_lines
 from checks.catalog import BY_ID, Scope
-from checks.common import event_line
+from checks.common import age, event_line
 from checks.logscan import error_lines, last_words
 from checks.model import Finding, ObjRef, Severity, SituationId
 from checks.objects import CALICO_KUBE_CONTROLLERS, TIGERA_OPERATOR, CustomObject
@@ -64,6 +64,7 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
     findings += _running_with_problems(snapshot, now)
     findings += _other_signatures(snapshot, now)
     findings += _components(snapshot, now)
+    findings += _daemonset_warnings(snapshot, now)
     findings += _installation_deviations(snapshot)
     findings += _migration(snapshot, now)
     return findings
@@ -135,6 +136,40 @@ def _running_with_problems(snapshot: Snapshot, now: datetime) -> list[Finding]:
             [ObjRef(kind="Node", name=n) for n in nodes[:50]],
         )
     ]
+
+
+def _daemonset_warnings(snapshot: Snapshot, now: datetime) -> list[Finding]:
+    """Warnings about a calico-node DaemonSet that still has pods (a rollout a webhook or a quota
+    blocks): calico-absent-everywhere quotes them when it has none."""
+    if not snapshot.calico_node_pods():
+        return []
+    findings = []
+    for ds in snapshot.calico_daemonsets():
+        events = [
+            e
+            for e in snapshot.events_for("DaemonSet", ds.metadata.name, ds.metadata.namespace)
+            if e.type == "Warning" and (age(e.last_seen, now) or 0) < calico_pods.EVENT_WINDOW_SECONDS
+        ]
+        if not events:
+            continue
+        st = ds.status
+        findings.append(
+            _finding(
+                Severity.WARNING,
+                f"DaemonSet {ds.metadata.namespace}/{ds.metadata.name}: {events[0].reason}: {events[0].message}"[
+                    :300
+                ],
+                "The DaemonSet cannot create or place calico-node pods everywhere it should (an admission webhook, "
+                "a policy or a quota): workers that lose their calico-node will not get it back.",
+                [
+                    f"desired {st.desired_number_scheduled}, current {st.current_number_scheduled}, "
+                    f"ready {st.number_ready}, up-to-date {st.updated_number_scheduled}",
+                    *(event_line(e, now) for e in events[:4]),
+                ],
+                [ObjRef(kind="DaemonSet", name=ds.metadata.name, namespace=ds.metadata.namespace)],
+            )
+        )
+    return findings
 
 
 def _components(snapshot: Snapshot, now: datetime) -> list[Finding]:

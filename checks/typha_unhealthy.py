@@ -21,13 +21,12 @@ from datetime import datetime
 
 from checks import calico_pods
 from checks.catalog import BY_ID, Scope
-from checks.common import age, event_line, human_age, node_label
+from checks.common import age, event_line, human_age, node_label, unreachable_nodes
 from checks.logscan import LogHit
 from checks.model import Action, ActionKind, Finding, ObjRef, Severity, SituationId
 from checks.objects import CALICO_TYPHA, Pod
 from checks.signals import BAD_WAITING, IMAGE_PULL
 from checks.snapshot import Snapshot
-from checks.worker_not_ready_kubelet import unreachable_nodes
 
 CHECK_ID = "typha-unhealthy"
 TYPHA_GRACE_SECONDS = 120

@@ -11,35 +11,29 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from checks.common import age, condition_line, event_line, human_age, node_label
+from checks import calico_pods
+from checks.common import (
+    UNREACHABLE_TAINT,
+    age,
+    condition_line,
+    event_line,
+    human_age,
+    network_not_ready,
+    node_label,
+    unreachable_nodes,
+)
 from checks.model import Finding, ObjRef, RunbookSection, Severity, SituationId
 from checks.objects import Node
 from checks.snapshot import Read, Snapshot
 
 CHECK_ID = "worker-not-ready-kubelet"
+NOT_READY_GRACE_SECONDS = 60
+"""Ready False younger than this is a worker starting up (kubelet restart, reboot)."""
 LEASE_STALE_SECONDS = 120
 """A lease not renewed for this long while Ready still says True: the kubelet has gone quiet."""
 FLAP_MIN_NOT_READY = 2
 """At least this many NodeNotReady (or kubelet Starting) occurrences in the event window = flapping."""
-UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 WORKER_DOCS = "follow the worker troubleshooting docs (worker Critical/NotReady): this is the worker's link to the master, which does not use Calico"
-
-
-def unreachable_nodes(snapshot: Snapshot) -> list[Node]:
-    """Workers whose kubelet is not reporting: Ready Unknown, or tainted unreachable."""
-    key = ("unreachable_nodes", None)
-    if key not in snapshot.memo:
-        snapshot.memo[key] = tuple(_unreachable(snapshot))
-    return list(snapshot.memo[key])
-
-
-def _unreachable(snapshot: Snapshot) -> list[Node]:
-    result = []
-    for node in snapshot.nodes:
-        ready = node.condition("Ready")
-        if (ready is not None and ready.status == "Unknown") or node.has_taint(UNREACHABLE_TAINT):
-            result.append(node)
-    return result
 
 
 def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
@@ -67,6 +61,7 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                 runbook_section=RunbookSection.REASON_1.value,
             )
         )
+    findings += _not_ready_for_other_reasons(snapshot, now, down_names)
     findings += _stale_leases(snapshot, now, down_names)
     findings += _flapping(snapshot, now, down_names)
     findings += _zone_outages(snapshot, down)
@@ -78,6 +73,40 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                 severity=Severity.UNKNOWN,
                 title="worker flapping not judged",
                 detail=snapshot.read_problem(Read.NODE_EVENTS),
+            )
+        )
+    return findings
+
+
+def _not_ready_for_other_reasons(snapshot: Snapshot, now: datetime, skip: set[str]) -> list[Finding]:
+    """Ready False for a reason of the worker's own (PLEG, runtime, disk…): not Calico, still NotReady.
+
+    The kubelet's message names the reason; a network (CNI) message is calico-down-on-worker's, and
+    so is an empty message on a worker whose calico-node is failing.
+    """
+    failing = {t.node for t in calico_pods.analyse(snapshot, now=now)[0] if t.failing}
+    findings = []
+    for node in snapshot.nodes:
+        ready = node.condition("Ready")
+        if node.name in skip or ready is None or ready.status != "False" or network_not_ready(node):
+            continue
+        if not ready.message.strip() and node.name in failing:
+            continue
+        since = age(ready.last_transition_time, now)
+        if since is not None and since < NOT_READY_GRACE_SECONDS:
+            continue  # a worker booting or being updated
+        findings.append(
+            Finding(
+                check=CHECK_ID,
+                situation=SituationId.WORKER_NOT_READY_KUBELET,
+                severity=Severity.CRITICAL,
+                title=f"Worker {node_label(node)} is NotReady: {ready.message.strip() or ready.reason or 'no reason given'}"[
+                    :300
+                ],
+                detail=f"The kubelet reports the worker NotReady for a reason of its own, not Calico's: {WORKER_DOCS}.",
+                evidence=(condition_line(ready, now),),
+                objects=(ObjRef(kind="Node", name=node.name),),
+                runbook_section=RunbookSection.WORKER_READY.value,
             )
         )
     return findings
