@@ -256,9 +256,15 @@ class SnapshotBuilder:
             pods=tuple(_unique(objs.get(Read.CALICO_PODS, ()))),
             daemonsets=tuple(_unique(objs.get(Read.DAEMONSETS, ()))),
             deployments=tuple(_unique(objs.get(Read.DEPLOYMENTS, ()))),
-            events=tuple(objs.get(Read.NODE_EVENTS, ()))
-            + tuple(objs.get(Read.CALICO_EVENTS, ()))
-            + tuple(_unique_events(objs.get(Read.CNI_EVENTS, ()))),
+            events=tuple(
+                _unique_events(
+                    [
+                        *objs.get(Read.NODE_EVENTS, ()),
+                        *objs.get(Read.CALICO_EVENTS, ()),
+                        *objs.get(Read.CNI_EVENTS, ()),
+                    ]
+                )
+            ),
             webhooks=tuple(objs.get(Read.WEBHOOKS, ())),
             leases=tuple(objs.get(Read.LEASES, ())),
             custom=custom,
@@ -292,11 +298,16 @@ def _names_calico_cni(message: str) -> bool:
 
 
 def _unique_events(events: Iterable[Event]) -> list[Event]:
-    """The same event read twice (a namespace list and the cluster-wide list) kept once."""
+    """The same event read twice (a namespace list and the cluster-wide list) kept once; events
+    without a name (hand-made dumps) are all kept."""
     by_key: dict[tuple[str, str], Event] = {}
+    unnamed: list[Event] = []
     for event in events:
-        by_key[(event.metadata.namespace, event.metadata.name)] = event
-    return list(by_key.values())
+        if event.metadata.name:
+            by_key[(event.metadata.namespace, event.metadata.name)] = event
+        else:
+            unnamed.append(event)
+    return [*by_key.values(), *unnamed]
 
 
 def _unique(objects: Iterable[Any]) -> list[Any]:

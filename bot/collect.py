@@ -13,6 +13,8 @@ same `request` method in tests), and decodes pages and redacts logs off the even
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +44,8 @@ from checks.objects import (
     WebhookConfiguration,
 )
 from checks.snapshot import ContainerLog, Read, Snapshot, Source
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
 MAX_LIST_RESTARTS = 2
@@ -253,7 +257,7 @@ class _Runner:
     async def run(self, call: ListCall | GetCall, builder: SnapshotBuilder) -> None:
         try:
             if isinstance(call, ListCall):
-                items = await self._list(call)
+                items = await self._list_or_plainer(call)
                 if items is None:
                     builder.mark_absent_kind(call.read)
                 else:
@@ -269,6 +273,19 @@ class _Runner:
         finally:
             self.progress.done += 1
             self.progress.tick()
+
+    async def _list_or_plainer(self, call: ListCall) -> list[Any] | None:
+        """The list as planned; when the server rejects the request's refinements (a selector it does
+        not support, a metadata-only Accept it cannot serve: 400/406/415/422), the plain list once —
+        the builder keeps only what the plan asked for, so the result is the same."""
+        try:
+            return await self._list(call)
+        except _Failed as failure:
+            plainer = _plainer(call)
+            if failure.status not in REFUSED_REFINEMENT or plainer is None:
+                raise
+            log.info("%s refused (%s): reading it without selectors", call.path, failure.reason)
+            return await self._list(plainer)
 
     async def _list(self, call: ListCall) -> list[Any] | None:
         for _attempt in range(MAX_LIST_RESTARTS + 1):
@@ -341,6 +358,17 @@ class _Runner:
                 self.progress.tick()
 
         await asyncio.gather(*(one(req) for req in wanted))
+
+
+REFUSED_REFINEMENT = frozenset({400, 406, 415, 422})
+
+
+def _plainer(call: ListCall) -> ListCall | None:
+    """The same list without label/field selectors and with a plain JSON Accept (None: nothing to drop)."""
+    params = tuple((k, v) for k, v in call.params if k not in ("labelSelector", "fieldSelector"))
+    if params == call.params and call.accept == "application/json":
+        return None
+    return dataclasses.replace(call, params=params, accept="application/json")
 
 
 MAX_EXTRA_DAEMONSETS = 3

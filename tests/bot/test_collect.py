@@ -160,3 +160,25 @@ async def test_logs_only_for_the_bad_pod(sim_collect: Any) -> None:
     assert sim.requests["GET /api/v1/namespaces/{ns}/pods/{name}/log"].count == len(snapshot.logs)
     diagnosis = diagnose(snapshot, now=snapshot.collected_at)
     assert [s.id for s in diagnosis.situations] == [SituationId.CALICO_BAD_ON_FEW_WORKERS]
+
+
+async def test_a_server_that_refuses_selectors_is_read_plainly(sim_collect: Any) -> None:
+    """A server (a fake, a proxy) that answers 400/406 to a selector or a metadata-only Accept: the
+    plain list is read once instead, and the builder keeps only what the plan asked for."""
+    sim, run = await sim_collect("crashloop-one", nodes=5)
+    reference = await run()
+    sim.set_faults(
+        [
+            {"route": "GET /api/v1/pods", "status": 400, "times": 1},
+            {"route": "GET /api/v1/namespaces", "status": 406, "times": 1},
+            {"route": "GET /api/v1/events", "status": 400, "times": 1},
+        ]
+    )
+    snapshot = await run()
+    assert snapshot.errors == ()
+    assert {p.name for p in snapshot.pods} == {p.name for p in reference.pods}
+    assert len(snapshot.namespaces) == len(reference.namespaces)
+    assert sorted(e.metadata.name for e in snapshot.events) == sorted(e.metadata.name for e in reference.events)
+    assert [s.id for s in diagnose(snapshot, now=snapshot.collected_at).situations] == [
+        s.id for s in diagnose(reference, now=reference.collected_at).situations
+    ]
