@@ -281,11 +281,22 @@ class _Runner:
         try:
             return await self._list(call)
         except _Failed as failure:
+            if failure.status == 404 and call.path in PER_NAMESPACE_FALLBACK:
+                return await self._per_namespace(call)
             plainer = _plainer(call)
             if failure.status not in REFUSED_REFINEMENT or plainer is None:
                 raise
             log.info("%s refused (%s): reading it without selectors", call.path, failure.reason)
             return await self._list(plainer)
+
+    async def _per_namespace(self, call: ListCall) -> list[Any]:
+        """A cluster-wide list the server does not route (404): the same list in each Calico namespace."""
+        prefix, _, plural = call.path.rpartition("/")
+        items: list[Any] = []
+        for namespace in PER_NAMESPACE_FALLBACK[call.path]:
+            namespaced = dataclasses.replace(call, path=f"{prefix}/namespaces/{namespace}/{plural}")
+            items += await self._list_or_plainer(namespaced) or []
+        return items
 
     async def _list(self, call: ListCall) -> list[Any] | None:
         for _attempt in range(MAX_LIST_RESTARTS + 1):
@@ -361,6 +372,14 @@ class _Runner:
 
 
 REFUSED_REFINEMENT = frozenset({400, 406, 415, 422})
+_CALICO_PLACES = ("calico-system", "kube-system", "tigera-operator")
+PER_NAMESPACE_FALLBACK = {
+    "/api/v1/pods": _CALICO_PLACES,
+    "/apis/apps/v1/daemonsets": _CALICO_PLACES,
+    "/api/v1/events": (*_CALICO_PLACES, "default"),
+}
+"""Cluster-wide lists a real API server always routes; a server that does not (a dump served by a
+simple fake) is read namespace by namespace where Calico lives instead."""
 
 
 def _plainer(call: ListCall) -> ListCall | None:

@@ -182,3 +182,24 @@ async def test_a_server_that_refuses_selectors_is_read_plainly(sim_collect: Any)
     assert [s.id for s in diagnose(snapshot, now=snapshot.collected_at).situations] == [
         s.id for s in diagnose(reference, now=reference.collected_at).situations
     ]
+
+
+async def test_a_server_without_cluster_wide_lists_is_read_namespace_by_namespace(sim_collect: Any) -> None:
+    """404 on /api/v1/pods, /apis/apps/v1/daemonsets and /api/v1/events (a simple fake serving a
+    dump): the same lists in the Calico namespaces, and the same diagnosis."""
+    sim, run = await sim_collect("crashloop-one", nodes=5)
+    reference = await run()
+    sim.set_faults(
+        [
+            {"route": "GET /api/v1/pods", "status": 404},
+            {"route": "GET /apis/apps/v1/daemonsets", "status": 404},
+            {"route": "GET /api/v1/events", "status": 404},
+        ]
+    )
+    snapshot = await run()
+    assert snapshot.errors == ()
+    assert {p.name for p in snapshot.pods} == {p.name for p in reference.pods}
+    assert {d.metadata.name for d in snapshot.daemonsets} >= {"calico-node"}
+    assert [s.id for s in diagnose(snapshot, now=snapshot.collected_at).situations] == [
+        s.id for s in diagnose(reference, now=reference.collected_at).situations
+    ]
