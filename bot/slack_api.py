@@ -3,7 +3,10 @@
 One `AsyncWebClient` per process, pointed at `SLACK_API_URL`, with the connection-error and the
 rate-limit (429 + Retry-After) retry handlers; no retry on server errors for `chat.postMessage`
 (a retry after a lost 5xx would post twice). `SlackPoster` is what the jobs use: post, update,
-ephemeral, and files into a thread — messages given as `bot.cards.Message`.
+ephemeral, files into a thread, and answers through a request's `response_url` — messages given as
+`bot.cards.Message`. Every failure comes out as one `SlackError` with a short code: Slack's own
+(`not_in_channel`, `missing_scope`, `ratelimited`…), `HTTP 503` for an answer that was not Slack's
+JSON, or `unreachable (…)` when no answer came.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.cards import Message
 
@@ -87,6 +92,19 @@ class SlackPoster:
             initial_comment=comment,
         )
 
+    async def respond(self, response_url: str, text: str, *, replace_original: bool | None = None) -> None:
+        """An ephemeral answer through a command's or a click's `response_url` (works where the bot
+        is not a member of the channel; a response_url takes five answers within 30 minutes)."""
+        payload: dict[str, Any] = {"response_type": "ephemeral", "text": text}
+        if replace_original is not None:
+            payload["replace_original"] = replace_original
+        try:
+            response = await AsyncWebhookClient(url=response_url, timeout=10).send_dict(payload)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise SlackError("response_url", f"unreachable ({type(exc).__name__})") from None
+        if response.status_code >= 300:
+            raise SlackError("response_url", f"HTTP {response.status_code}")
+
     async def usergroup_members(self, group: str) -> frozenset[str]:
         response = await self._call(
             "usergroups.users.list", self.client.usergroups_users_list, usergroup=group
@@ -97,9 +115,16 @@ class SlackPoster:
         try:
             return await fn(**kwargs)
         except SlackApiError as exc:
-            error = (
-                str(exc.response.get("error", "unknown_error"))
-                if exc.response is not None
-                else "unknown_error"
-            )
-            raise SlackError(method, error) from None
+            raise SlackError(method, error_code(exc.response)) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:  # after the connection-error retries
+            raise SlackError(method, f"unreachable ({type(exc).__name__})") from None
+
+
+def error_code(response: Any) -> str:
+    """Slack's `error` from a failed call; `HTTP <status>` when the answer was not Slack's JSON
+    (a proxy's 502 page, a 503 during an outage)."""
+    data = getattr(response, "data", None)
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])[:100]
+    status = getattr(response, "status_code", None)
+    return f"HTTP {status}" if status else "unknown_error"
