@@ -7,7 +7,8 @@ An approval is one record with one id, the only thing a Slack button carries (AR
     pending ──► approved ──► executing ──► succeeded | failed
        │
        ├──► denied
-       └──► expired
+       ├──► expired
+       └──► withdrawn   (by calico-bot: the approval card could not be posted, so nobody could decide)
 
 `bot.store.Store.transition` performs each arrow as one atomic compare-and-set, so any number of
 clicks on any number of replicas moves a record along an arrow once. This module decides whether a
@@ -61,20 +62,29 @@ class ApprovalState(StrEnum):
     APPROVED = "approved"
     DENIED = "denied"
     EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
     EXECUTING = "executing"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 
 
 TRANSITIONS: Mapping[ApprovalState, frozenset[ApprovalState]] = {
-    ApprovalState.PENDING: frozenset({ApprovalState.APPROVED, ApprovalState.DENIED, ApprovalState.EXPIRED}),
+    ApprovalState.PENDING: frozenset(
+        {ApprovalState.APPROVED, ApprovalState.DENIED, ApprovalState.EXPIRED, ApprovalState.WITHDRAWN}
+    ),
     ApprovalState.APPROVED: frozenset({ApprovalState.EXECUTING}),
     ApprovalState.EXECUTING: frozenset({ApprovalState.SUCCEEDED, ApprovalState.FAILED}),
 }
 """The only arrows there are; every other (from, to) pair is a programming error."""
 
 TERMINAL_STATES = frozenset(
-    {ApprovalState.DENIED, ApprovalState.EXPIRED, ApprovalState.SUCCEEDED, ApprovalState.FAILED}
+    {
+        ApprovalState.DENIED,
+        ApprovalState.EXPIRED,
+        ApprovalState.WITHDRAWN,
+        ApprovalState.SUCCEEDED,
+        ApprovalState.FAILED,
+    }
 )
 
 
@@ -95,6 +105,7 @@ class AuditKind(StrEnum):
     DECISION = "decision"  # approved or denied (outcome says which)
     REFUSAL = "refusal"  # a click or command that was refused (detail says why)
     EXPIRY = "expiry"  # a request expired undecided
+    WITHDRAWAL = "withdrawal"  # calico-bot withdrew a request nobody could see (detail says why)
     EXECUTION = "execution"  # the action was applied (outcome: succeeded / failed…)
     VERIFICATION = "verification"  # the check after the action (outcome: verified / not verified…)
 
@@ -345,6 +356,9 @@ def describe(approval: Approval) -> str:
         return f"pending until {slack_date(approval.expires)}"
     if state == ApprovalState.EXPIRED:
         return f"expired {slack_date(approval.expires)} without a decision; nothing was done"
+    if state == ApprovalState.WITHDRAWN:
+        why = f" ({approval.result})" if approval.result else ""
+        return f"withdrawn{when}{why}; nothing was done"
     if state == ApprovalState.DENIED:
         return f"denied by {by}{when}"
     approved = f"approved by {by}{when}"
@@ -356,6 +370,24 @@ def describe(approval: Approval) -> str:
     return f"{approved}, {state}{result}"
 
 
+def groups_unavailable(policy: ApprovalPolicy, error: str) -> str:
+    """The answer to a clicker who may be in an approver group that could not be looked up."""
+    listed = ", ".join(mention(u) for u in sorted(policy.approver_users))
+    who = f" ({listed})" if listed else f" (none is configured in {ENV_APPROVER_USERS})"
+    return (
+        f"I could not check the approver groups (Slack said: {error}); ask an approver listed by user id{who}, "
+        "or add usergroups:read to calico-bot's Slack app. Nothing was decided."
+    )
+
+
+def needs_groups(approval: Approval, user: str, *, policy: ApprovalPolicy, deny: bool) -> bool:
+    """Whether deciding needs the approver groups' members (a listed approver or the requester
+    withdrawing their own request does not: no lookup, so no failure)."""
+    if approval.state != ApprovalState.PENDING or not policy.approver_groups or user in policy.approver_users:
+        return False
+    return not (deny and user == approval.requester)
+
+
 def may_decide(
     approval: Approval,
     user: str,
@@ -364,12 +396,15 @@ def may_decide(
     policy: ApprovalPolicy,
     now: datetime,
     deny: bool = False,
+    groups_error: str | None = None,
 ) -> Decision:
     """May `user` approve (or, with `deny=True`, deny) `approval` at `now`?
 
     `group_members` are the current members of `policy.approver_groups` (the caller resolves them,
-    cached). In order: a decided record, an expired request, a user who is not an approver, and the
-    two-person rule refuse. The requester may always withdraw (deny) their own pending request.
+    cached). `groups_error` is Slack's error when they could not be resolved: approvers listed by
+    user id still decide, anyone else is told why they cannot be checked. In order: a decided
+    record, an expired request, a user who is not an approver, and the two-person rule refuse. The
+    requester may always withdraw (deny) their own pending request.
     """
     rule = rule_for(approval.action, policy)
     if approval.state != ApprovalState.PENDING:
@@ -389,6 +424,8 @@ def may_decide(
         why = f"{mention(user)} is a configured approver"
     elif user in group_members:
         why = f"{mention(user)} is a member of an approver group"
+    elif groups_error is not None:
+        return Decision(False, groups_unavailable(policy, groups_error), rule)
     else:
         return Decision(
             False,

@@ -10,8 +10,14 @@
    holds the cluster's lock, re-plans on a fresh read, applies (dry run in read-only mode),
    verifies, records `succeeded | failed`, updates the card, audits, and proposes the next step.
 
-Worker and master actions (reboot, reload, replace, refresh-master) go through the IKS API and are
-not wired to this flow yet: such a button says so and changes nothing.
+Worker and master actions (reboot, reload, replace, refresh-master) go through the IKS API; without
+IBMCLOUD_API_KEY such a button says so and changes nothing.
+
+Broken dependencies are said, not swallowed: an approval card that cannot be posted withdraws its
+request (nobody could decide it); a user-group lookup that fails still lets approvers listed by user
+id decide and tells anyone else why they cannot be checked. What reaches the channel (cards, thread
+replies, the result on a card) carries no server address or local path (`bot.disclosure`); the full
+text is in the log.
 """
 
 from __future__ import annotations
@@ -24,14 +30,25 @@ from typing import Any
 
 from bot import cards
 from bot.actions import DEADLINES, KUBE_ACTIONS, ActionError, Plan, apply_action, plan_action, verify
-from bot.approvals import Approval, ApprovalPolicy, ApprovalState, AuditKind, describe, may_decide, rule_for
+from bot.approvals import (
+    Approval,
+    ApprovalPolicy,
+    ApprovalState,
+    AuditKind,
+    describe,
+    may_decide,
+    needs_groups,
+    rule_for,
+)
 from bot.checking import CheckFailed, ClusterAccess, open_cluster
 from bot.clock import utcnow
+from bot.disclosure import public_text
 from bot.escalate_job import diagnose_for_handoff, page
 from bot.escalation import dedup_key
 from bot.iks import IksClient, IksError, IksSettings
 from bot.jobs import JobQueue
 from bot.pagerduty import PagerDutySettings
+from bot.requester import cannot_post
 from bot.slack_api import SlackError, SlackPoster
 from bot.store import Store, StoreUnavailable
 from bot.worker_actions import (
@@ -115,8 +132,10 @@ class Remediation:
         try:
             plan = await self._plan(cluster, action, target)
         except (ActionError, CheckFailed, IksError) as exc:
-            await self._audit_safely(cluster, AuditKind.REFUSAL, requester, action, target, detail=str(exc))
-            return f"Not requested: {exc}"
+            await self._audit_safely(
+                cluster, AuditKind.REFUSAL, requester, action, target, detail=public_text(str(exc))
+            )
+            return f"Not requested: {_for_requester(exc)}"
         approval = Approval.new(
             cluster=cluster,
             action=action,
@@ -132,13 +151,45 @@ class Remediation:
                 approval, AuditKind.REQUEST, actor=requester, outcome="pending", detail=plan.summary
             )
         except StoreUnavailable as exc:
-            return f"Nothing was requested: {exc}. Try again when Redis is back."
-        card_ts = await self.slack.post(channel, self.card(approval), thread_ts=thread_ts)
+            log.warning("request of %s %s on %s not stored: %s", action.value, target, cluster, exc)
+            return f"Nothing was requested: {exc.public}. Try again when Redis is back."
+        try:
+            card_ts = await self.slack.post(channel, self.card(approval), thread_ts=thread_ts)
+        except SlackError as exc:
+            return await self._withdraw(approval, exc)
         try:
             await self.store.set_card(approval.id, channel, card_ts)
         except StoreUnavailable as exc:
             log.warning("approval card location not stored (the sweeper cannot mark it expired): %s", exc)
         return f"Requested `{action.value} {target}`: waiting for an approver (see the thread)."
+
+    async def _withdraw(self, approval: Approval, exc: SlackError) -> str:
+        """The approval card could not be posted, so nobody can decide: pending → withdrawn, audited.
+        Returns the clicker's answer (what Slack refused and what to do)."""
+        reason = f"the approval card could not be posted: Slack said {exc.error}"
+        log.warning(
+            "withdrew %s %s on %s (%s): %s",
+            approval.action.value,
+            approval.target,
+            approval.cluster,
+            approval.id,
+            reason,
+        )
+        try:
+            result = await self.store.transition(
+                approval.id,
+                from_states={ApprovalState.PENDING},
+                to_state=ApprovalState.WITHDRAWN,
+                actor="calico-bot",
+                now=self.now(),
+                result=reason,
+            )
+            if result.ok and result.approval is not None:
+                await self._audit(result.approval, AuditKind.WITHDRAWAL, outcome="withdrawn", detail=reason)
+        except StoreUnavailable as store_exc:
+            log.warning("request %s stays pending until it expires: %s", approval.id, store_exc)
+        what = f"the approval card for `{approval.action.value} {cards.escape(approval.target)}`"
+        return f"{cannot_post(exc.error, what=what)} The request was withdrawn: nothing will run."
 
     async def sweep_expired(self) -> int:
         """Turn every overdue pending request into `expired`, audit it, and update its card. Returns how many."""
@@ -163,9 +214,22 @@ class Remediation:
             approval = await self.store.get(approval_id)
             if approval is None:
                 return "This request no longer exists (it expired long ago, or was never made here)."
-            members = await self._approver_group_members()
+            members: frozenset[str] = frozenset()
+            groups_error: str | None = None
+            if needs_groups(approval, user, policy=self.policy, deny=not approve):
+                try:
+                    members = await self._approver_group_members()
+                except SlackError as exc:  # missing_scope, ratelimited, Slack unreachable
+                    log.warning("approver groups could not be looked up (%s): %s", exc.method, exc.error)
+                    groups_error = exc.error
             decision = may_decide(
-                approval, user, group_members=members, policy=self.policy, now=now, deny=not approve
+                approval,
+                user,
+                group_members=members,
+                policy=self.policy,
+                now=now,
+                deny=not approve,
+                groups_error=groups_error,
             )
             if not decision.allowed:
                 await self._audit(approval, AuditKind.REFUSAL, actor=user, detail=decision.reason, at=now)
@@ -192,7 +256,8 @@ class Remediation:
                 approver=user,
             )
         except StoreUnavailable as exc:
-            return f"Nothing was decided and nothing runs: {exc}. Try again when Redis is back."
+            log.warning("decision on %s not taken: %s", approval_id, exc)
+            return f"Nothing was decided and nothing runs: {exc.public}. Try again when Redis is back."
         await self._update_card(channel, card_ts, result.approval)
         if approve:
 
@@ -386,6 +451,16 @@ class Remediation:
 
     async def _finish(self, approval: Approval, channel: str, card_ts: str, *, ok: bool, result: str) -> None:
         final = ApprovalState.SUCCEEDED if ok else ApprovalState.FAILED
+        log.log(
+            logging.INFO if ok else logging.WARNING,
+            "%s %s on %s %s: %s",
+            approval.action.value,
+            approval.target,
+            approval.cluster,
+            final,
+            result,
+        )
+        result = public_text(result)  # the card, the thread and the history are read in the channel
         done = await self.store.transition(
             approval.id,
             from_states={ApprovalState.EXECUTING},
@@ -402,7 +477,10 @@ class Remediation:
         text = (
             f"{verdict}: `{approval.action.value} {approval.target}` — {cards.escape(result)}\nNext: {step}."
         )
-        await self.slack.post(channel, _text(text), thread_ts=card_ts)
+        try:
+            await self.slack.post(channel, _text(text), thread_ts=card_ts)
+        except SlackError as exc:
+            log.warning("the outcome of %s was not posted: %s", approval.id, exc.error)
 
     # --- cards -------------------------------------------------------------------------------
 
@@ -469,7 +547,8 @@ class Remediation:
         try:
             records = await self.store.history(cluster, count=15)
         except StoreUnavailable as exc:
-            return f"History is unavailable: {exc}."
+            log.warning("history of %s unavailable: %s", cluster, exc)
+            return f"History is unavailable: {exc.public}."
         if not records:
             return f"No calico-bot action has been requested on {cards.escape(cluster)}."
         lines = [f"*Latest calico-bot activity on {cards.escape(cluster)}*"]
@@ -479,6 +558,14 @@ class Remediation:
             detail = f" — {cards.escape(r.detail[:150])}" if r.detail else ""
             lines.append(f"• {cards.slack_date(r.at)} {r.kind} `{what}` by {who}: {r.outcome}{detail}")
         return "\n".join(lines)[:3900]
+
+
+def _for_requester(exc: Exception) -> str:
+    """An error for the requester alone (ephemeral): a CheckFailed with its private detail."""
+    if isinstance(exc, CheckFailed):
+        private = f" Details: {exc.private}." if exc.private else ""
+        return f"{exc.what_failed} ({exc.try_next}).{private}"
+    return str(exc)
 
 
 def _text(mrkdwn: str) -> cards.Message:

@@ -13,7 +13,8 @@ Keys (all under `prefix`, default `calico-bot:`):
 
 Every transition of an approval is one Lua script (compare-and-set): however many clicks arrive on
 however many replicas, one wins. Any connection problem is raised as `StoreUnavailable`, whose
-message never contains the password of the URL; the caller then does nothing and says so.
+message never contains the password of the URL (and its `public` text not even the address); the
+caller then does nothing and says so.
 """
 
 from __future__ import annotations
@@ -149,7 +150,13 @@ return 1
 
 
 class StoreUnavailable(Exception):
-    """Redis could not be reached (or timed out); nothing was changed by this call, or nothing is known."""
+    """Redis could not be reached (or timed out); nothing was changed by this call, or nothing is known.
+
+    The message names Redis' address and the client's error: for the log. `public` says the same
+    without the address, for anything shown in Slack.
+    """
+
+    public = "calico-bot's Redis does not answer"
 
 
 class DuplicateApproval(ValueError):

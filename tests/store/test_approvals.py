@@ -19,6 +19,7 @@ from bot.approvals import (
     check_transition,
     describe,
     may_decide,
+    needs_groups,
     rule_for,
 )
 from checks.model import ActionKind
@@ -270,6 +271,52 @@ def test_group_membership_is_what_the_caller_resolved() -> None:
     assert may_decide(approval, STRANGER, group_members=frozenset({STRANGER}), policy=POLICY, now=NOW).allowed
 
 
+def test_a_failed_group_lookup_refuses_only_those_it_could_not_check() -> None:
+    approval = request()
+    failed = {
+        "group_members": frozenset[str](),
+        "policy": POLICY,
+        "now": NOW,
+        "groups_error": "missing_scope",
+    }
+    listed = may_decide(approval, APPROVER, **failed)  # type: ignore[arg-type]
+    assert listed.allowed, listed.reason
+    unknown = may_decide(approval, STRANGER, **failed)  # type: ignore[arg-type]
+    assert not unknown.allowed
+    assert unknown.reason.startswith(
+        "I could not check the approver groups (Slack said: missing_scope); ask an approver listed by user id"
+    )
+    assert f"<@{APPROVER}>" in unknown.reason
+    assert "usergroups:read" in unknown.reason
+    withdraw = may_decide(approval, REQUESTER, deny=True, **failed)  # type: ignore[arg-type]
+    assert withdraw.allowed
+    done = may_decide(replace(approval, state=ApprovalState.DENIED), STRANGER, **failed)  # type: ignore[arg-type]
+    assert done.reason.startswith("Already denied")  # the record's state is said first
+    groups_only = ApprovalPolicy(approver_groups=frozenset({GROUP}))
+    nobody = may_decide(
+        approval, STRANGER, group_members=frozenset(), policy=groups_only, now=NOW, groups_error="ratelimited"
+    )
+    assert "none is configured in CALICO_BOT_APPROVER_USERS" in nobody.reason
+
+
+@pytest.mark.parametrize(
+    ("user", "deny", "state", "policy", "needed"),
+    [
+        (STRANGER, False, ApprovalState.PENDING, POLICY, True),
+        (MEMBER, True, ApprovalState.PENDING, POLICY, True),
+        (APPROVER, False, ApprovalState.PENDING, POLICY, False),  # listed by user id: no lookup
+        (REQUESTER, True, ApprovalState.PENDING, ApprovalPolicy(approver_groups=frozenset({GROUP})), False),
+        (STRANGER, False, ApprovalState.APPROVED, POLICY, False),  # decided: nothing to look up
+        (STRANGER, False, ApprovalState.PENDING, ApprovalPolicy(approver_users=frozenset({APPROVER})), False),
+    ],
+)
+def test_needs_groups(
+    user: str, deny: bool, state: ApprovalState, policy: ApprovalPolicy, needed: bool
+) -> None:
+    approval = replace(request(), state=state)
+    assert needs_groups(approval, user, policy=policy, deny=deny) is needed
+
+
 @pytest.mark.parametrize(
     ("action", "policy", "rule"),
     [
@@ -353,6 +400,10 @@ def test_times_are_kept_in_utc() -> None:
 
 def test_describe() -> None:
     assert describe(request()).startswith("pending until")
+    withdrawn = describe(request(state=ApprovalState.WITHDRAWN, decided_at=NOW, result="card not posted"))
+    assert withdrawn.startswith("withdrawn")
+    assert "card not posted" in withdrawn
+    assert withdrawn.endswith("nothing was done")
     done = describe(request(state=ApprovalState.FAILED, approver=MEMBER, decided_at=NOW, result="timeout"))
     assert done.startswith(f"approved by <@{MEMBER}>")
     assert done.endswith("failed: timeout")
@@ -364,6 +415,7 @@ def test_describe() -> None:
         ({ApprovalState.PENDING}, ApprovalState.APPROVED, True),
         ({ApprovalState.PENDING}, ApprovalState.DENIED, True),
         ({ApprovalState.PENDING}, ApprovalState.EXPIRED, True),
+        ({ApprovalState.PENDING}, ApprovalState.WITHDRAWN, True),
         ({ApprovalState.APPROVED}, ApprovalState.EXECUTING, True),
         ({ApprovalState.EXECUTING}, ApprovalState.SUCCEEDED, True),
         ({ApprovalState.EXECUTING}, ApprovalState.FAILED, True),
@@ -371,6 +423,8 @@ def test_describe() -> None:
         ({ApprovalState.PENDING}, ApprovalState.EXECUTING, False),
         ({ApprovalState.PENDING, ApprovalState.APPROVED}, ApprovalState.EXECUTING, False),
         ({ApprovalState.SUCCEEDED}, ApprovalState.EXECUTING, False),
+        ({ApprovalState.WITHDRAWN}, ApprovalState.APPROVED, False),
+        ({ApprovalState.APPROVED}, ApprovalState.WITHDRAWN, False),
         (set(), ApprovalState.APPROVED, False),
     ],
 )
