@@ -3,7 +3,10 @@ replace the message with the diagnosis card, put the details and the JSON in the
 
 Runs as a job, off Slack's request path. Progress edits are throttled (one `chat.update` per
 `PROGRESS_INTERVAL`); a check that cannot run ends in an error card that says what failed and what
-to try — never silence.
+to try — never silence. The card says only what is safe in a channel; the private part of a
+failure (kubeconfig paths, the other clusters the bot knows, a server address) goes to the
+requester alone (`bot.requester.tell`). When the channel refuses the bot's first post (not a
+member, Slack down), the requester is told through the command's `response_url`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from dataclasses import dataclass
 from bot import cards
 from bot.checking import CheckFailed, ClusterAccess, run_check
 from bot.collect import Progress
+from bot.disclosure import public_text
+from bot.requester import Requester, post_failed, tell
 from bot.slack_api import SlackError, SlackPoster
 
 log = logging.getLogger(__name__)
@@ -29,10 +34,30 @@ class CheckRequest:
     channel: str
     user: str
     request_id: str
+    response_url: str | None = None
+    """The slash command's (or click's) private answer channel; None for a mention."""
+
+    @property
+    def requester(self) -> Requester:
+        return Requester(self.channel, self.user, self.response_url)
 
 
 async def run_check_job(request: CheckRequest, *, slack: SlackPoster, access: ClusterAccess) -> None:
-    ts = await slack.post(request.channel, cards.checking_message(request.cluster, requested_by=request.user))
+    what = f"the check of `{cards.escape(request.cluster)}`"
+    try:
+        ts = await slack.post(
+            request.channel, cards.checking_message(request.cluster, requested_by=request.user)
+        )
+    except SlackError as exc:
+        await post_failed(slack, request.requester, exc, what=what)
+        return
+    try:
+        await _check(request, ts, slack=slack, access=access)
+    except SlackError as exc:  # the card or its thread could not be posted
+        await post_failed(slack, request.requester, exc, what=what)
+
+
+async def _check(request: CheckRequest, ts: str, *, slack: SlackPoster, access: ClusterAccess) -> None:
     progress = Progress(total=0)
     updater = asyncio.create_task(_report_progress(request, ts, progress, slack))
     try:
@@ -55,6 +80,7 @@ async def run_check_job(request: CheckRequest, *, slack: SlackPoster, access: Cl
                 terminal=f"calico-bot check {request.cluster}",
             ),
         )
+        await tell_private(slack, request.requester, request.cluster, exc)
         return
     await _stop(updater)
     diagnosis = result.diagnosis
@@ -83,10 +109,14 @@ async def run_check_job(request: CheckRequest, *, slack: SlackPoster, access: Cl
 
 
 def failure_card(cluster: str, exc: Exception, *, user: str, doing: str, terminal: str) -> cards.Message:
-    """The error card for a job that could not finish: what failed and what to try."""
+    """The error card for a job that could not finish: what failed and what to try, and nothing
+    about the host (the private part of a CheckFailed goes to `tell_private`)."""
     if isinstance(exc, CheckFailed):
         return cards.error_card(
-            cluster, what_failed=exc.what_failed, try_next=exc.try_next, requested_by=user
+            cluster,
+            what_failed=public_text(exc.what_failed),
+            try_next=public_text(exc.try_next),
+            requested_by=user,
         )
     return cards.error_card(
         cluster,
@@ -94,6 +124,20 @@ def failure_card(cluster: str, exc: Exception, *, user: str, doing: str, termina
         try_next=f"try again; if it happens again, run `{terminal}` from a terminal and escalate",
         requested_by=user,
     )
+
+
+def private_text(cluster: str, failed: CheckFailed) -> str:
+    """The requester's own details of a failure: what the card leaves out."""
+    return (
+        f"Only you see this. Details of why `{cards.escape(cluster)}` could not be checked: "
+        f"{cards.escape(failed.private)}"
+    )
+
+
+async def tell_private(slack: SlackPoster, who: Requester, cluster: str, exc: Exception) -> None:
+    """Send the private part of a CheckFailed to the requester alone (nothing to send: nothing sent)."""
+    if isinstance(exc, CheckFailed) and exc.private:
+        await tell(slack, who, private_text(cluster, exc))
 
 
 async def _report_progress(request: CheckRequest, ts: str, progress: Progress, slack: SlackPoster) -> None:

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import cards
+from bot.check_job import tell_private
 from bot.checking import CheckFailed, CheckResult, ClusterAccess, run_check
+from bot.disclosure import public_text
 from bot.escalation import (
     AuditEntry,
     EscalationLinks,
@@ -28,6 +30,7 @@ from bot.escalation import (
 )
 from bot.gather_job import GATHER_AUDIT
 from bot.pagerduty import ROUTING_KEY_ENV, PagerDutySettings, send_event
+from bot.requester import Requester, post_failed
 from bot.slack_api import SlackError, SlackPoster
 from bot.store import Store, StoreUnavailable
 
@@ -46,6 +49,11 @@ class EscalateRequest:
     user: str
     request_id: str
     thread_ts: str | None = None
+    response_url: str | None = None
+
+    @property
+    def requester(self) -> Requester:
+        return Requester(self.channel, self.user, self.response_url)
 
 
 async def diagnose_for_handoff(cluster: str, access: ClusterAccess) -> CheckResult:
@@ -99,18 +107,34 @@ async def run_escalate_job(
     pageable: bool = False,
 ) -> None:
     try:
+        await _escalate(request, slack=slack, access=access, store=store, pageable=pageable)
+    except SlackError as exc:
+        what = f"the escalation hand-off for `{cards.escape(request.cluster)}`"
+        await post_failed(slack, request.requester, exc, what=what)
+
+
+async def _escalate(
+    request: EscalateRequest,
+    *,
+    slack: SlackPoster,
+    access: ClusterAccess,
+    store: Store | None,
+    pageable: bool,
+) -> None:
+    try:
         result = await diagnose_for_handoff(request.cluster, access)
     except CheckFailed as failed:
         await slack.post(
             request.channel,
             cards.error_card(
                 request.cluster,
-                what_failed=failed.what_failed,
-                try_next=failed.try_next,
+                what_failed=public_text(failed.what_failed),
+                try_next=public_text(failed.try_next),
                 requested_by=request.user,
             ),
             thread_ts=request.thread_ts,
         )
+        await tell_private(slack, request.requester, request.cluster, failed)
         return
     actions: list[AuditEntry] = []
     bundle: str | None = None

@@ -1,6 +1,8 @@
 """The Slack side of `/calico gather <cluster> <worker>` (and the card's Gather button):
 post "gathering…", build the runbook's bundle with the same code as `calico-bot gather`, upload it
-into the thread with a short account of what it holds, or end in an error card."""
+into the thread with a short account of what it holds, or end in an error card (private details
+to the requester alone). When the channel refuses the first post, the requester is told how to fix
+it through the command's `response_url`."""
 
 from __future__ import annotations
 
@@ -8,10 +10,11 @@ import logging
 from dataclasses import dataclass
 
 from bot import cards
-from bot.check_job import failure_card
+from bot.check_job import failure_card, tell_private
 from bot.checking import CheckFailed, ClusterAccess
 from bot.clock import utcnow
 from bot.gather import Bundle, GatherLimits, gather_cluster
+from bot.requester import Requester, post_failed
 from bot.slack_api import SlackError, SlackPoster
 from bot.store import Store, StoreUnavailable
 
@@ -28,6 +31,11 @@ class GatherRequest:
     user: str
     request_id: str
     thread_ts: str | None = None
+    response_url: str | None = None
+
+    @property
+    def requester(self) -> Requester:
+        return Requester(self.channel, self.user, self.response_url)
 
 
 def bundle_comment(bundle: Bundle, cluster: str, node: str) -> str:
@@ -59,7 +67,27 @@ async def run_gather_job(
         f"📦 Gathering the runbook's data for worker `{request.node}` on *{cards.escape(request.cluster)}*… "
         f"(requested by <@{request.user}>)"
     )
-    ts = await slack.post(request.channel, progress, thread_ts=request.thread_ts)
+    what = f"the data gathered from `{request.node}` on `{cards.escape(request.cluster)}`"
+    try:
+        ts = await slack.post(request.channel, progress, thread_ts=request.thread_ts)
+    except SlackError as exc:
+        await post_failed(slack, request.requester, exc, what=what)
+        return
+    try:
+        await _gather(request, ts, slack=slack, access=access, limits=limits, store=store)
+    except SlackError as exc:
+        await post_failed(slack, request.requester, exc, what=what)
+
+
+async def _gather(
+    request: GatherRequest,
+    ts: str,
+    *,
+    slack: SlackPoster,
+    access: ClusterAccess,
+    limits: GatherLimits | None,
+    store: Store | None,
+) -> None:
     thread = request.thread_ts or ts
     try:
         bundle = await gather_cluster(request.cluster, request.node, access, limits=limits or GatherLimits())
@@ -74,6 +102,7 @@ async def run_gather_job(
             ts,
             failure_card(request.cluster, exc, user=request.user, doing="gathering", terminal=terminal),
         )
+        await tell_private(slack, request.requester, request.cluster, exc)
         return
     comment = bundle_comment(bundle, request.cluster, request.node)
     try:
