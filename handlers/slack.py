@@ -1,41 +1,65 @@
 """Slack listeners: `/calico`, `@calico-bot` mentions, and the card's buttons.
 
-Thin on purpose: each listener checks the channel, parses, acks within Slack's 3 seconds, and
-hands the work to the job queue. Slack's retried events are handled once (de-duplicated by
-event id, which also covers Socket Mode's `retry_num` 0 on first delivery); the bot's own
-messages are ignored by Bolt's built-in middleware.
+Thin on purpose: each listener parses, acks within Slack's 3 seconds, and hands the work to the job
+queue. Before any listener, global middleware:
+- `_shape_guard`: a request whose fields are not of Slack's types is answered 400 in one line (in
+  HTTP mode `handlers.http_guard` has already done this before Bolt parsed; this covers Socket Mode);
+- `_dedupe_events`: Slack's retried events are handled once (by event id, which also covers Socket
+  Mode's `retry_num` 0 on first delivery);
+- `_channel_guard`: the channel allow-list, for commands, mentions and every button alike — a request
+  from elsewhere is refused ephemerally, audited (Redis, or the log without it), and nothing runs.
+The bot's own messages are ignored by Bolt's built-in middleware.
+
+Buttons are dispatched exactly: each family of `action_id` (`handlers.incoming.ACTION_FAMILIES`)
+has one listener, and the catch-all only ever sees ids calico-bot never made.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.response import BoltResponse
 
+from bot.approvals import APPROVAL_ID, AuditKind
 from bot.check_job import CheckRequest, run_check_job
+from bot.clock import utcnow
 from bot.escalate_job import EscalateRequest, run_escalate_job
 from bot.gather_job import GatherRequest, run_gather_job
 from bot.jobs import JobQueue
 from bot.remediation import Remediation
+from bot.requester import Requester, tell
 from bot.settings import Settings
 from bot.slack_api import SlackPoster
+from bot.store import StoreUnavailable
+from handlers.incoming import ACTION_FAMILIES, Incoming, button_value, family_of, family_pattern, incoming
 from handlers.parsing import USAGE, Command, UsageError, Verb, parse, strip_mention
+from handlers.payloads import problem_of
+
+__all__ = ["ACTION_FAMILIES", "COMMAND", "EVENTS", "Deps", "family_of", "refusal", "register"]
 
 log = logging.getLogger(__name__)
 COMMAND = "/calico"
 EVENTS = ("app_mention",)
-BUTTONS = re.compile(r"^calico_")
+NO_CLUSTER = "(no cluster)"
+"""The audit stream of refusals that name no cluster."""
+REFUSAL_SECONDS = 15.0
+"""How long a refusal's ephemeral answer and audit entry may take (off the ack path)."""
 
 NO_REDIS = (
     "Approval-gated actions and their history need Redis (REDIS_URL), and this calico-bot runs without it: "
     "nothing was changed on the cluster. Follow the runbook step by hand, or ask in #armada-network."
+)
+UNKNOWN_BUTTON = (
+    "That is not a button calico-bot knows (`{action_id}`): nothing was done. "
+    "Run the check again for a fresh card, or see `/calico help`."
 )
 
 
@@ -47,6 +71,20 @@ class Deps:
     seen_events: dict[str, float]
     remediation: Remediation | None = None
     """Approvals, execution and history; None without REDIS_URL."""
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+    """Refusal answers and audits in flight (kept referenced until done)."""
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(_bounded(work), name="calico-bot:refusal")
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+
+async def _bounded(work: Coroutine[Any, Any, None]) -> None:
+    try:
+        await asyncio.wait_for(work, REFUSAL_SECONDS)
+    except TimeoutError:
+        log.warning("a refusal's answer or audit took longer than %.0f s and was dropped", REFUSAL_SECONDS)
 
 
 def refusal(settings: Settings) -> str:
@@ -55,14 +93,13 @@ def refusal(settings: Settings) -> str:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    app.middleware(_shape_guard())
     app.middleware(_dedupe_events(deps))
+    app.middleware(_channel_guard(deps))
 
     @app.command(COMMAND)
-    async def on_command(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
+    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
-        if not deps.settings.channel_allowed(channel):
-            await ack(text=refusal(deps.settings))
-            return
         parsed = parse(command.get("text", ""))
         if isinstance(parsed, UsageError):
             await ack(text=parsed.message)
@@ -72,8 +109,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(text=reply)
             return
         await ack()
+        response_url = command.get("response_url") or None
         if parsed.verb == Verb.HISTORY:
-            await respond(text=await _history(deps, parsed.cluster), response_type="ephemeral")
+            await tell(
+                deps.slack, Requester(channel, user, response_url), await _history(deps, parsed.cluster)
+            )
             return
         await _start(
             deps,
@@ -81,31 +121,29 @@ def register(app: AsyncApp, deps: Deps) -> None:
             channel=channel,
             user=user,
             request_id=command.get("trigger_id", "") or f"cmd-{time.time()}",
+            response_url=response_url,
         )
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any]) -> None:
         channel, user = event.get("channel", ""), event.get("user", "")
-        if not deps.settings.channel_allowed(channel):
-            await deps.slack.ephemeral(channel, user, refusal(deps.settings))
-            return
         parsed = parse(strip_mention(event.get("text", "")))
         if isinstance(parsed, UsageError):
-            await deps.slack.ephemeral(channel, user, parsed.message)
+            await tell(deps.slack, Requester(channel, user), parsed.message)
             return
         reply = _immediate_reply(parsed)
         if parsed.verb == Verb.HISTORY:
             reply = await _history(deps, parsed.cluster)
         if reply is not None:
-            await deps.slack.ephemeral(channel, user, reply)
+            await tell(deps.slack, Requester(channel, user), reply)
             return
         await _start(deps, parsed, channel=channel, user=user, request_id=f"{channel}:{event.get('ts', '')}")
 
-    @app.action(re.compile(r"^calico_(runbook|escalation_link)"))
+    @app.action(family_pattern("link"))
     async def on_link_button(ack: AsyncAck) -> None:
         await ack()  # a link button: Slack opens the URL; nothing to do
 
-    async def start_from_button(respond: AsyncRespond, body: dict[str, Any], verb: Verb) -> None:
+    async def start_from_button(body: dict[str, Any], verb: Verb) -> None:
         """A read-only card button (Gather, Escalate) runs the same job as the command, in the card's thread."""
         click = _Click.of(body)
         words = f"{verb.value} {click.value.get('cluster', '')}"
@@ -116,11 +154,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             usage = (
                 "/calico gather <cluster> <worker>" if verb == Verb.GATHER else "/calico escalate <cluster>"
             )
-            await respond(
-                text=f"This card does not name what to {verb.value}. Use `{usage}`.",
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            await click.answer(deps, f"This card does not name what to {verb.value}. Use `{usage}`.")
             return
         request_id = f"button:{click.thread}:{verb.value}:{parsed.node}:{click.action_ts}"
         await _start(
@@ -130,47 +164,42 @@ def register(app: AsyncApp, deps: Deps) -> None:
             user=click.user,
             request_id=request_id,
             thread_ts=click.thread,
+            response_url=click.response_url,
         )
 
-    @app.action(re.compile(r"^calico_escalate"))
-    async def on_escalate_button(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
+    @app.action(family_pattern("escalate"))
+    async def on_escalate_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await start_from_button(respond, body, Verb.ESCALATE)
+        await start_from_button(body, Verb.ESCALATE)
 
-    @app.action(re.compile(r"^calico_gather"))
-    async def on_gather_button(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
+    @app.action(family_pattern("gather"))
+    async def on_gather_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await start_from_button(respond, body, Verb.GATHER)
+        await start_from_button(body, Verb.GATHER)
 
-    @app.action(re.compile(r"^calico_(approve|deny)"))
-    async def on_decision(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
+    @app.action(family_pattern("decide"))
+    async def on_decision(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         click = _Click.of(body)
         if deps.remediation is None:
-            await respond(text=NO_REDIS, response_type="ephemeral", replace_original=False)
+            await click.answer(deps, NO_REDIS)
             return
-        action_id = str((body.get("actions") or [{}])[0].get("action_id", ""))
-        approval_id = str((body.get("actions") or [{}])[0].get("value", ""))
         answer = await deps.remediation.decide(
-            approval_id=approval_id,
+            approval_id=click.raw_value,
             user=click.user,
-            approve=action_id.startswith("calico_approve"),
+            approve=click.action_id == "calico_approve",
             channel=click.channel,
             card_ts=click.thread or "",
         )
-        await respond(text=answer, response_type="ephemeral", replace_original=False)
+        await click.answer(deps, answer)
 
-    @app.action(BUTTONS)
-    async def on_remediation_button(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
+    @app.action(family_pattern("request"))
+    async def on_remediation_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         click = _Click.of(body)
         if deps.remediation is None:
-            clicked = _clicked(body)
-            await respond(
-                text=NO_REDIS + (f"\nYou clicked: {clicked}" if clicked else ""),
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            clicked = f"{click.value.get('kind', '')} {click.value.get('target', '')}".strip()
+            await click.answer(deps, NO_REDIS + (f"\nYou clicked: {clicked}" if clicked else ""))
             return
         answer = await deps.remediation.request(
             cluster=str(click.value.get("cluster", "")),
@@ -180,44 +209,63 @@ def register(app: AsyncApp, deps: Deps) -> None:
             channel=click.channel,
             thread_ts=click.thread,
         )
-        await respond(text=answer, response_type="ephemeral", replace_original=False)
+        await click.answer(deps, answer)
+
+    async def unknown_button(body: dict[str, Any]) -> bool:
+        return family_of(_Click.of(body).action_id) is None
+
+    @app.action(re.compile(r".*"), matchers=[unknown_button])
+    async def on_unknown_button(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        click = _Click.of(body)
+        log.warning(
+            "a click on unknown button %r by %s in %s: nothing done",
+            click.action_id,
+            click.user,
+            click.channel,
+        )
+        await click.answer(deps, UNKNOWN_BUTTON.format(action_id=click.action_id[:60].replace("`", "'")))
 
 
 @dataclass(frozen=True)
 class _Click:
     """Who clicked which of our buttons where: the fields of a block_actions payload we use."""
 
+    action_id: str
+    raw_value: str
     value: dict[str, Any]
     channel: str
     user: str
     thread: str | None
     action_ts: str
+    response_url: str | None
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> _Click:
+        actions = body.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+        container = _object(body.get("container"))
+        channel = _object(body.get("channel"))
+        user = _object(body.get("user"))
+        raw = str(first.get("value") or "")
         return cls(
-            value=_button_value(body),
-            channel=(body.get("channel") or {}).get("id", ""),
-            user=(body.get("user") or {}).get("id", ""),
-            thread=(body.get("container") or {}).get("message_ts") or None,
-            action_ts=str((body.get("actions") or [{}])[0].get("action_ts", "")),
+            action_id=str(first.get("action_id") or ""),
+            raw_value=raw,
+            value=button_value(raw),
+            channel=str(channel.get("id") or container.get("channel_id") or ""),
+            user=str(user.get("id") or ""),
+            thread=str(container.get("message_ts") or "") or None,
+            action_ts=str(first.get("action_ts") or ""),
+            response_url=str(body.get("response_url") or "") or None,
         )
 
+    async def answer(self, deps: Deps, text: str) -> None:
+        """An ephemeral answer to the clicker (never replacing the card)."""
+        await tell(deps.slack, Requester(self.channel, self.user, self.response_url), text)
 
-def _button_value(body: dict[str, Any]) -> dict[str, Any]:
-    """The JSON value of the clicked button ({} when it is not ours)."""
-    actions = body.get("actions") or [{}]
-    try:
-        value = json.loads(actions[0].get("value") or "{}")
-    except json.JSONDecodeError:
-        return {}
+
+def _object(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _clicked(body: dict[str, Any]) -> str:
-    """`cordon 10.1.2.3` from a button's JSON value (empty when it is not ours)."""
-    value = _button_value(body)
-    return f"{value.get('kind', '')} {value.get('target', '')}".strip()
 
 
 def _immediate_reply(command: Command) -> str | None:
@@ -231,12 +279,24 @@ async def _history(deps: Deps, cluster: str) -> str:
 
 
 async def _start(
-    deps: Deps, command: Command, *, channel: str, user: str, request_id: str, thread_ts: str | None = None
+    deps: Deps,
+    command: Command,
+    *,
+    channel: str,
+    user: str,
+    request_id: str,
+    thread_ts: str | None = None,
+    response_url: str | None = None,
 ) -> None:
-    """Hand a check or a gather to the job queue (the same request twice runs once)."""
+    """Hand a check, a gather or an escalation to the job queue (the same request twice runs once)."""
     if command.verb == Verb.ESCALATE:
         escalate = EscalateRequest(
-            cluster=command.cluster, channel=channel, user=user, request_id=request_id, thread_ts=thread_ts
+            cluster=command.cluster,
+            channel=channel,
+            user=user,
+            request_id=request_id,
+            thread_ts=thread_ts,
+            response_url=response_url,
         )
 
         async def job() -> None:
@@ -254,6 +314,7 @@ async def _start(
             user=user,
             request_id=request_id,
             thread_ts=thread_ts,
+            response_url=response_url,
         )
 
         async def job() -> None:
@@ -262,7 +323,12 @@ async def _start(
 
     else:
         check = CheckRequest(
-            cluster=command.cluster, node=command.node, channel=channel, user=user, request_id=request_id
+            cluster=command.cluster,
+            node=command.node,
+            channel=channel,
+            user=user,
+            request_id=request_id,
+            response_url=response_url,
         )
 
         async def job() -> None:
@@ -272,13 +338,86 @@ async def _start(
         log.info("duplicate %s request %s ignored", command.verb.value, request_id)
 
 
+# --- global middleware ----------------------------------------------------------------------------
+
+Next = Callable[[], Awaitable[None]]
+Middleware = Callable[..., Awaitable[BoltResponse | None]]
+
+
+def _shape_guard() -> Middleware:
+    """A request of the wrong shape never reaches a listener (Socket Mode; HTTP is checked earlier)."""
+
+    async def shape(body: dict[str, Any], next: Next) -> BoltResponse | None:
+        problem = problem_of(body)
+        if problem:
+            log.warning("refused a request of the wrong shape: %s", problem)
+            return BoltResponse(status=400, body=f"calico-bot: {problem}")
+        await next()
+        return None
+
+    return shape
+
+
+def _channel_guard(deps: Deps) -> Middleware:
+    """The channel allow-list, in one place for commands, mentions and every button."""
+
+    async def guard(body: dict[str, Any], next: Next) -> BoltResponse | None:
+        request = incoming(body)
+        if request is None or deps.settings.channel_allowed(request.channel):
+            await next()
+            return None
+        text = refusal(deps.settings)
+        deps.spawn(_refuse(deps, request, text))
+        if request.kind == "command":  # the ack itself is the ephemeral answer
+            answer = json.dumps({"response_type": "ephemeral", "text": text})
+            return BoltResponse(status=200, body=answer, headers={"content-type": "application/json"})
+        return BoltResponse(status=200, body="")
+
+    return guard
+
+
+async def _refuse(deps: Deps, request: Incoming, text: str) -> None:
+    """Tell the refused user (not for a command: its ack said it), and audit the refusal."""
+    log.warning(
+        "refused %s by %s from channel %s (not in CALICO_BOT_ALLOWED_CHANNELS)",
+        request.what,
+        request.user,
+        request.channel,
+    )
+    if request.kind != "command":
+        await tell(deps.slack, Requester(request.channel, request.user, request.response_url), text)
+    if deps.remediation is None:
+        return  # no store: the log line above is the record
+    store = deps.remediation.store
+    cluster, action, target = request.cluster, request.action, request.target
+    approval_id = request.approval_id if APPROVAL_ID.match(request.approval_id) else ""
+    try:
+        if approval_id:
+            approval = await store.get(approval_id)
+            if approval is not None:
+                cluster, action, target = approval.cluster, approval.action.value, approval.target
+        await store.audit(
+            cluster or NO_CLUSTER,
+            kind=AuditKind.REFUSAL,
+            actor=request.user,
+            action=action,
+            target=target,
+            approval_id=approval_id,
+            outcome="refused",
+            detail=f"{request.what} from channel {request.channel}, outside CALICO_BOT_ALLOWED_CHANNELS",
+            at=utcnow(),
+        )
+    except StoreUnavailable as exc:
+        log.warning("audit of a refusal lost: %s", exc)
+
+
 EVENT_MEMORY_SECONDS = 3600.0
 
 
-def _dedupe_events(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
+def _dedupe_events(deps: Deps) -> Middleware:
     """Handle each Events API delivery once, whatever its retry number (by event id)."""
 
-    async def dedupe(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+    async def dedupe(body: dict[str, Any], next: Next) -> BoltResponse | None:
         event_id = body.get("event_id") if isinstance(body, dict) else None
         if event_id:
             now = time.monotonic()

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -85,12 +86,16 @@ class InProcessBot:
         self._thread = threading.Thread(target=self._loop.run_forever, name="inproc-bot", daemon=True)
         self._runner: web.AppRunner | None = None
         self._records = _Records()
+        self._level = logging.NOTSET
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     # ------------------------------------------------------------------ lifecycle
 
     def __enter__(self) -> InProcessBot:
-        logging.getLogger().addHandler(self._records)
+        root = logging.getLogger()
+        self._level = root.level
+        root.setLevel(min(root.level or logging.WARNING, logging.INFO))
+        root.addHandler(self._records)
         self._thread.start()
         self.run(self._start())
         return self
@@ -103,6 +108,7 @@ class InProcessBot:
             self._thread.join(timeout=30)
             self._loop.close()
             logging.getLogger().removeHandler(self._records)
+            logging.getLogger().setLevel(self._level)
 
     async def _start(self) -> None:
         await self.fake.start()
@@ -121,14 +127,15 @@ class InProcessBot:
         if self._runner is not None:
             await self._runner.cleanup()
         if self.store is not None:
-            import redis.asyncio as aioredis
-
-            raw = aioredis.Redis.from_url(self.redis_url or "")
-            keys = [key async for key in raw.scan_iter(match=f"{self.prefix}*", count=1000)]
-            if keys:
-                await raw.delete(*keys)
-            await raw.aclose()
             await self.store.close()
+            if self.redis_url == REDIS_URL:  # a deliberately dead Redis has nothing to clean
+                import redis.asyncio as aioredis
+
+                raw = aioredis.Redis.from_url(self.redis_url or "")
+                keys = [key async for key in raw.scan_iter(match=f"{self.prefix}*", count=1000)]
+                if keys:
+                    await raw.delete(*keys)
+                await raw.aclose()
         await self.fake.stop()
 
     # ------------------------------------------------------------------ driving it
@@ -167,15 +174,12 @@ class InProcessBot:
         self.run(drained(), timeout=timeout)
 
     def wait_until(self, ready: Callable[[], bool], timeout: float = 10.0, what: str = "a condition") -> None:
-        async def poll() -> None:
-            async with asyncio.timeout(timeout):
-                while not ready():  # noqa: ASYNC110 - a test polling a condition
-                    await asyncio.sleep(0.01)
-
-        try:
-            self.run(poll(), timeout=timeout + 5)
-        except TimeoutError:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}") from None
+        """Poll `ready` from the calling thread (it may use `run`) until it is true."""
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(0.02)
 
     # ------------------------------------------------------------------ what happened
 

@@ -120,13 +120,23 @@ async def test_retried_event_and_replayed_command_check_once(bot: Bot) -> None:
     assert len(checking) == 2  # one for the event, one for the command
 
 
-async def test_unknown_cluster_ends_in_an_error_card(bot: Bot) -> None:
+async def test_unknown_cluster_ends_in_an_error_card(bot: Bot, sim_kubeconfig: Path) -> None:
+    """The card says what failed; the clusters the bot knows and its kubeconfig path go to the
+    requester alone, through the command's response_url (issue #11 item 7)."""
     status, _body, _s = await bot.command("check no-such-cluster")
     assert status == 200
     updates = await bot.fake.wait_for("chat.update", timeout=20)
     card = str(updates[-1].params)
     assert "no-such-cluster" in card
-    assert "sim-50" in card  # the known clusters are named
+    assert "sim-50" not in card
+    assert str(sim_kubeconfig) not in card
+    assert sim_kubeconfig.name not in card
+    [private] = await bot.fake.wait_for_responses("cmd", timeout=10)
+    assert private.payload["response_type"] == "ephemeral"
+    assert "sim-50" in private.payload["text"]  # the known clusters are named, to the requester only
+    assert "Only you see this" in private.payload["text"]
+    everything_posted = str([c.params for c in bot.fake.calls() if c.method != "chat.postEphemeral"])
+    assert str(sim_kubeconfig) not in everything_posted
 
 
 async def test_channel_outside_the_allow_list_is_refused(bot: Bot) -> None:
@@ -171,7 +181,7 @@ async def test_buttons_answer_honestly_and_change_nothing(bot: Bot) -> None:
     from tests.slack.signing import block_actions_body
 
     value = '{"kind": "cordon", "cluster": "sim-50", "target": "10.188.156.137"}'
-    body = block_actions_body("calico_action_0", value, response_url=bot.fake.response_url("btn"))
+    body = block_actions_body("calico_action:0", value, response_url=bot.fake.response_url("btn"))
     status, _text, _s = await bot.post(body, sign(body, SECRET, content_type=FORM))
     assert status == 200
     answers = await bot.fake.wait_for_responses("btn", timeout=10)
