@@ -1,6 +1,8 @@
 """manifest.yml (HTTP mode) and its Socket Mode variant match the code:
 - the slash commands and bot events are exactly the ones the handlers register;
 - the bot scopes are exactly the ones the Web API methods the code calls need (no more);
+- no `chat:write.public`: the bot posts only in channels it was invited to (decision of issue #11
+  item 5: one rule for public and private channels; a missing invite is told to the requester);
 - both variants agree, and only the HTTP one carries request URLs.
 """
 
@@ -90,3 +92,10 @@ def test_manifest_field_limits() -> None:
         for command in manifest["features"]["slash_commands"]:
             assert re.match(r"^/[a-z0-9_-]{1,31}$", command["command"])
             assert len(command["usage_hint"]) <= 1000
+
+
+def test_the_bot_posts_only_where_it_was_invited() -> None:
+    for manifest in (HTTP, SOCKET):
+        assert "chat:write.public" not in manifest["oauth_config"]["scopes"]["bot"]
+    for path in (ROOT / "manifest.yml", ROOT / "docs" / "manifest.socket-mode.yml"):
+        assert "No chat:write.public, on purpose" in path.read_text()
