@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from bot import cards
 from bot.checking import CheckFailed, ClusterAccess, run_check
 from bot.collect import Progress
-from bot.disclosure import public_text
+from bot.disclosure import channel_safe, public_text
 from bot.requester import Requester, post_failed, tell
 from bot.slack_api import SlackError, SlackPoster
 
@@ -83,7 +83,7 @@ async def _check(request: CheckRequest, ts: str, *, slack: SlackPoster, access: 
         await tell_private(slack, request.requester, request.cluster, exc)
         return
     await _stop(updater)
-    diagnosis = result.diagnosis
+    diagnosis = channel_safe(result.diagnosis)  # card, thread and JSON are read in the channel
     card = cards.diagnosis_card(
         diagnosis,
         workers=cards.worker_states(result.snapshot, diagnosis),

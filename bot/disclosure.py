@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import re
 
+import msgspec
+
+from checks.model import Diagnosis
+
 HIDDEN = "‹address hidden›"
 PATH_HIDDEN = "‹path hidden›"
 
@@ -51,3 +55,13 @@ def public_text(text: str) -> str:
     for pattern, placeholder in _PATTERNS:
         text = pattern.sub(placeholder, text)
     return text
+
+
+def channel_safe(diagnosis: Diagnosis) -> Diagnosis:
+    """The diagnosis as a channel may see it: the reasons of what could not be read (the bot's own
+    failed calls, whose text can name the API server) pass through `public_text`. Findings are left
+    alone: their evidence is the cluster's own literal text, which the runbook needs."""
+    if not diagnosis.unknowns:
+        return diagnosis
+    unknowns = tuple(msgspec.structs.replace(u, reason=public_text(u.reason)) for u in diagnosis.unknowns)
+    return msgspec.structs.replace(diagnosis, unknowns=unknowns)

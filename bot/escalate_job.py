@@ -9,6 +9,7 @@ approval flow, which is not built yet — the hand-off says so and nobody is pag
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from bot import cards
 from bot.check_job import tell_private
 from bot.checking import CheckFailed, CheckResult, ClusterAccess, run_check
-from bot.disclosure import public_text
+from bot.disclosure import channel_safe, public_text
 from bot.escalation import (
     AuditEntry,
     EscalationLinks,
@@ -147,6 +148,7 @@ async def _escalate(
             )
         except StoreUnavailable as exc:
             log.warning("hand-off without the actions taken: %s", exc)
+    result = dataclasses.replace(result, diagnosis=channel_safe(result.diagnosis))  # for the channel
     handoff = handoff_for(result, requested_by=request.user, actions=actions, bundle_name=bundle)
     message = handoff_message(
         handoff, result.diagnosis, paging=PAGING_NEEDS_APPROVAL if pageable else SLACK_PAGING_NOT_YET

@@ -19,7 +19,7 @@ import yaml
 
 from bot.approvals import ApprovalPolicy
 from bot.checking import ClusterAccess
-from bot.disclosure import HIDDEN, PATH_HIDDEN, public_text
+from bot.disclosure import HIDDEN, PATH_HIDDEN, channel_safe, public_text
 from bot.jobs import InProcessQueue
 from bot.remediation import Remediation
 from bot.slack_api import SlackPoster, make_client
@@ -80,6 +80,46 @@ def test_public_text_hides_addresses_and_paths(text: str, gone: list[str], kept:
 )
 def test_public_text_keeps_what_the_channel_needs(text: str) -> None:
     assert public_text(text) == text
+
+
+def test_a_diagnosis_for_the_channel_hides_the_bots_failed_reads_but_keeps_the_evidence() -> None:
+    from datetime import UTC, datetime
+
+    from checks.model import Diagnosis, Finding, Severity, SituationId, Unknown
+
+    evidence = (
+        'Liveness probe failed: Get "http://localhost:9099/liveness": dial tcp [::1]:9099: connection refused'
+    )
+    diagnosis = Diagnosis(
+        cluster="c1",
+        checked_at=datetime(2026, 3, 14, tzinfo=UTC),
+        source="live",
+        situations=(),
+        findings=(
+            Finding(
+                check="calico_pods",
+                situation=SituationId.CALICO_BAD_ON_FEW_WORKERS,
+                severity=Severity.CRITICAL,
+                title="calico-node not ready",
+                evidence=(evidence,),
+            ),
+        ),
+        actions=(),
+        unknowns=(
+            Unknown(
+                check="collect",
+                what="events",
+                reason="/api/v1/events: HTTPSConnectionPool(host='c100.us-south.containers.cloud.ibm.com', "
+                "port=30426): Max retries exceeded",
+            ),
+        ),
+    )
+    safe = channel_safe(diagnosis)
+    assert "c100.us-south" not in safe.to_json().decode()
+    assert "30426" not in safe.unknowns[0].reason
+    assert safe.unknowns[0].reason.startswith("/api/v1/events: ")
+    assert safe.findings == diagnosis.findings  # the cluster's own words stay literal
+    assert channel_safe(safe) == safe
 
 
 @pytest.fixture
