@@ -13,6 +13,7 @@ from bot import cards
 from bot.check_job import failure_card, tell_private
 from bot.checking import CheckFailed, ClusterAccess
 from bot.clock import utcnow
+from bot.disclosure import public_text
 from bot.gather import Bundle, GatherLimits, gather_cluster
 from bot.requester import Requester, post_failed
 from bot.slack_api import SlackError, SlackPoster
@@ -47,7 +48,7 @@ def bundle_comment(bundle: Bundle, cluster: str, node: str) -> str:
         f"{logs} container logs, the diagnosis JSON and `summary.txt` (redacted)."
     ]
     for problem in bundle.problems[:5]:
-        lines.append(f"⚠️ {cards.escape(problem)}")
+        lines.append(f"⚠️ {cards.escape(public_text(problem))}")  # a failed read may name the API server
     if len(bundle.problems) > 5:
         lines.append(f"… {len(bundle.problems) - 5} more in summary.txt")
     if bundle.notes:

@@ -212,3 +212,20 @@ async def test_redis_down_is_said_without_its_address() -> None:
         assert "Redis does not answer" in answer
         assert "redis-7.internal" not in answer
         assert "6380" not in answer
+
+
+def test_the_gather_comment_names_no_server() -> None:
+    from bot.gather import Bundle
+    from bot.gather_job import bundle_comment
+
+    bundle = Bundle(
+        name="calico-gather-c1-10.1.2.3.tar.gz",
+        data=b"",
+        summary="",
+        files=[("x/logs/calico-node.log", 10)],
+        problems=["log calico-node-abc: HTTPSConnectionPool(host='10.0.0.5', port=6443): Max retries exceeded"],
+    )
+    comment = bundle_comment(bundle, "c1", "10.1.2.3")
+    assert "6443" not in comment
+    assert "10.0.0.5" not in comment
+    assert "log calico-node-abc" in comment
