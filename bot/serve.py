@@ -1,7 +1,7 @@
 """`calico-bot serve`: the Slack app (Bolt `AsyncApp`) in HTTP mode or Socket Mode.
 
 HTTP mode serves `/slack/events` (commands, events, interactivity) on aiohttp, behind
-`handlers.http_guard` (timestamp, signature and shape checked before Bolt parses); Socket Mode
+`slack_request_guard` (timestamp, signature and shape checked before Bolt parses); Socket Mode
 (`SLACK_APP_TOKEN` set) connects out to Slack instead. Both serve `/healthz` and `/readyz`.
 Without `REDIS_URL` (the embedded default) jobs run in this process and state lives in memory:
 one replica only, which the start-up log says loudly.
@@ -15,8 +15,11 @@ import logging
 import os
 import signal
 import sys
+import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
@@ -26,7 +29,7 @@ from bot.remediation import Remediation
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_api import SlackPoster, make_client
 from bot.store import Store, StoreUnavailable
-from handlers.http_guard import slack_request_guard
+from handlers.http_guard import refusal_of
 from handlers.slack import Deps, register
 
 log = logging.getLogger("calico-bot")
@@ -78,6 +81,33 @@ async def _sweep_forever(remediation: Remediation | None) -> None:
             log.warning("expiry sweep skipped: %s", exc)
         except Exception:  # the sweeper must survive a bad record
             log.exception("expiry sweep failed")
+
+
+def slack_request_guard(
+    signing_secret: str, *, path: str = "/slack/events", clock: Callable[[], float] = time.time
+) -> Middleware:
+    """Bad requests to `path` answered in one line before Bolt parses them (`handlers.http_guard`)."""
+
+    @web.middleware
+    async def guard(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.path != path or request.method != "POST":
+            return await handler(request)
+        body = await request.read()  # aiohttp keeps it: Bolt's adapter reads the same bytes again
+        refusal = refusal_of(
+            headers=request.headers, body=body, query=request.query_string, secret=signing_secret, now=clock()
+        )
+        if refusal is None:
+            return await handler(request)
+        if refusal.status == 200:
+            log.info("ignored a request to %s: %s", path, refusal.reason)
+            return web.Response(status=200, text="")
+        level = logging.WARNING if refusal.status == 400 else logging.INFO
+        log.log(level, "refused a request to %s: HTTP %d, %s", path, refusal.status, refusal.reason)
+        return web.Response(status=refusal.status, text=f"calico-bot: {refusal.reason}\n")
+
+    return guard
 
 
 def build_web_app(app: AsyncApp, settings: Settings, queue: InProcessQueue) -> web.Application:

@@ -1,5 +1,5 @@
-"""The door of `POST /slack/events` in HTTP mode: an aiohttp middleware that answers bad requests
-itself, in one line, before Bolt parses anything.
+"""The door of `POST /slack/events` in HTTP mode: what to answer a request before Bolt parses it.
+`bot.serve` runs `refusal_of` as an aiohttp middleware; a refusal is answered in one line.
 
 Bolt's aiohttp adapter parses the body (`payload=` JSON, JSON events) and builds its context
 *before* its own signature check runs, and its check calls `int()` on the timestamp header: a
@@ -13,34 +13,27 @@ were an HTTP 500 with a traceback. Here, in order:
 4. a well-formed request of a kind calico-bot has no listener for is answered 200 and dropped.
 
 Only then does Bolt see the request (and verify the signature again, as it always does).
+Pure: no I/O; the clock is passed in.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import re
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-from aiohttp.typedefs import Middleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
 
 from handlers.payloads import handled, problem_of
 
-log = logging.getLogger(__name__)
-
 MAX_SKEW_SECONDS = 300
 """Slack's replay window: a request more than five minutes old (or ahead) is refused."""
 TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -89,50 +82,29 @@ def parsed_or_refusal(body: bytes, content_type: str | None) -> dict[str, Any] |
     return parsed
 
 
-def _content_type(request: web.Request) -> str | None:
-    header = request.headers.get("Content-Type")
+def content_type_of(header: str | None) -> str | None:
+    """The media type of a Content-Type header (as Bolt reads it: parameters dropped)."""
     return header.split(";")[0].strip() if header else None
 
 
-def slack_request_guard(
-    signing_secret: str, *, path: str = "/slack/events", clock: Callable[[], float] = time.time
-) -> Middleware:
-    """The aiohttp middleware for `path` (other paths pass untouched)."""
-
-    @web.middleware
-    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path != path or request.method != "POST":
-            return await handler(request)
-        refusal = await _refusal(request, signing_secret, clock())
-        if refusal is None:
-            return await handler(request)
-        if refusal.status == 200:
-            log.info("ignored a request to %s: %s", path, refusal.reason)
-            return web.Response(status=200, text="")
-        level = logging.WARNING if refusal.status == 400 else logging.INFO
-        log.log(level, "refused a request to %s: HTTP %d, %s", path, refusal.status, refusal.reason)
-        return web.Response(status=refusal.status, text=f"calico-bot: {refusal.reason}\n")
-
-    return guard
-
-
-async def _refusal(request: web.Request, secret: str, now: float) -> Refusal | None:
-    timestamp = request.headers.get("X-Slack-Request-Timestamp")
+def refusal_of(
+    *, headers: Mapping[str, str], body: bytes, query: str, secret: str, now: float
+) -> Refusal | None:
+    """What to answer instead of letting Bolt handle the request; None: let it through."""
+    timestamp = headers.get("X-Slack-Request-Timestamp")
     problem = timestamp_problem(timestamp, now)
     if problem:
         return Refusal(401, problem)
     assert timestamp is not None
-    body = await request.read()  # aiohttp keeps it: Bolt's adapter reads the same bytes again
-    if not signature_matches(secret, timestamp, body, request.headers.get("X-Slack-Signature")):
+    if not signature_matches(secret, timestamp, body, headers.get("X-Slack-Signature")):
         return Refusal(401, "the request signature does not match")
-    content_type = _content_type(request)
-    parsed = parsed_or_refusal(body, content_type)
+    parsed = parsed_or_refusal(body, content_type_of(headers.get("Content-Type")))
     if isinstance(parsed, Refusal):
         return parsed
     if not handled(parsed):
         return Refusal(200, f"calico-bot has no listener for a {parsed.get('type') or 'untyped'} request")
     try:  # what Bolt's adapter does next; a shape problem_of missed must not become a 500
-        AsyncBoltRequest(body=body.decode(), query=request.query_string, headers=dict(request.headers))
+        AsyncBoltRequest(body=body.decode(), query=query, headers=dict(headers))
     except Exception as exc:  # any failure here is the request's, not ours
         return Refusal(400, f"the request cannot be read ({type(exc).__name__})")
     return None
