@@ -223,7 +223,9 @@ def test_the_gather_comment_names_no_server() -> None:
         data=b"",
         summary="",
         files=[("x/logs/calico-node.log", 10)],
-        problems=["log calico-node-abc: HTTPSConnectionPool(host='10.0.0.5', port=6443): Max retries exceeded"],
+        problems=[
+            "log calico-node-abc: HTTPSConnectionPool(host='10.0.0.5', port=6443): Max retries exceeded"
+        ],
     )
     comment = bundle_comment(bundle, "c1", "10.1.2.3")
     assert "6443" not in comment
