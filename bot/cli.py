@@ -8,6 +8,15 @@
 
 Exit status: 0 healthy, 1 problems found, 2 could not check (bad input, unreachable, no
 permission, something unknown). Bad input is one line on stderr, never a traceback.
+
+Two rules keep the command as fast as the collector (bench/cli.py measures it as a process):
+
+- every coroutine given to `asyncio.run` does its own output and returns the exit code, a small
+  int. Python 3.11's `asyncio.run` builds the repr of the main task, its result included, when it
+  restores the SIGINT handler; the repr of a 5,000-worker CheckResult took seconds and 150 MB.
+- a subcommand imports what only it needs where it runs: `sim` (aiohttp's server) is loaded only
+  for `calico-bot sim`, the text report only without --json, the Kubernetes client (by bot.kube)
+  only when a cluster is opened.
 """
 
 from __future__ import annotations
@@ -17,11 +26,13 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
 
 from bot.checking import CheckFailed, CheckResult, ClusterAccess, run_check, run_dump, run_scenario
 from bot.collect import CollectOptions, Progress
-from bot.report import render_text
+from checks.model import Diagnosis
 
 EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_CANNOT_CHECK = 0, 1, 2
 
@@ -111,17 +122,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=_cmd_serve)
 
-    sim = sub.add_parser("sim", help="serve a simulated cluster (Kubernetes API on 127.0.0.1)")
-    from bot.sim import cli as sim_cli
-
-    sim_cli.add_arguments(sim)
-    sim.set_defaults(func=sim_cli.run)
+    # Its options belong to bot.sim.cli, which loads the simulator (aiohttp's server): they are
+    # parsed by _sim_parser() in main(), so no other subcommand pays for that import.
+    sim = sub.add_parser(
+        "sim", help="serve a simulated cluster (Kubernetes API on 127.0.0.1)", add_help=False
+    )
+    sim.set_defaults(func=_cmd_sim)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _sim_parser() -> argparse.ArgumentParser:
+    from bot.sim import cli as sim_cli
+
+    parser = argparse.ArgumentParser(
+        prog="calico-bot sim", description="Serve a simulated cluster (Kubernetes API on 127.0.0.1)."
+    )
+    sim_cli.add_arguments(parser)
+    return parser
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from bot.sim import cli as sim_cli
+
+    code: int = sim_cli.run(args)
+    return code
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line as a namespace; `sim`'s own options are parsed by the simulator's parser."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "sim":
+        return _sim_parser().parse_args(rest, namespace=args)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return args
+
+
+def run_small(coroutine: Coroutine[Any, Any, int]) -> int:
+    """`asyncio.run` for the CLI: the coroutine prints what it has to and returns an exit code.
+
+    Never a big result: asyncio.run (3.11) formats the main task with its result when it restores
+    the SIGINT handler, and the repr of a whole CheckResult costs seconds at 5,000 workers.
+    """
+    return asyncio.run(coroutine)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
     try:
         code: int = args.func(args)
     except UsageProblem as problem:
@@ -142,26 +190,37 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.nodes is not None and args.nodes < 1:
         raise UsageProblem("--nodes must be at least 1")
     show_progress = not args.json and sys.stderr.isatty()
+    return run_small(_check_and_print(args, show_progress))
+
+
+async def _check_and_print(args: argparse.Namespace, show_progress: bool) -> int:
+    """Check, print the diagnosis, and return only the exit code (see run_small)."""
     try:
-        result = asyncio.run(_run_check(args, show_progress))
+        result = await _run_check(args, show_progress)
     except CheckFailed as failed:
         _clear_progress(show_progress)
         if args.json and failed.result is not None:
-            sys.stdout.buffer.write(failed.result.diagnosis.to_json() + b"\n")
+            _write_json(failed.result.diagnosis)
             return EXIT_CANNOT_CHECK
         raise UsageProblem(failed.full) from None
     _clear_progress(show_progress)
     for note in result.notes:
         print(f"calico-bot: {note}", file=sys.stderr)
     if args.json:
-        sys.stdout.buffer.write(result.diagnosis.to_json() + b"\n")
-        sys.stdout.flush()
+        _write_json(result.diagnosis)
     else:
+        from bot.report import render_text
+
         color = (
             args.color if args.color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
         )
         sys.stdout.write(render_text(result.diagnosis, snapshot=result.snapshot, color=color))
     return result.diagnosis.exit_code
+
+
+def _write_json(diagnosis: Diagnosis) -> None:
+    sys.stdout.buffer.write(diagnosis.to_json() + b"\n")
+    sys.stdout.flush()
 
 
 async def _run_check(args: argparse.Namespace, show_progress: bool) -> CheckResult:
@@ -189,16 +248,19 @@ def _cmd_gather(args: argparse.Namespace) -> int:
     limits = GatherLimits(
         tail_lines=args.tail_lines, max_total_bytes=int(args.max_total_mb * 1024 * 1024), timeout=args.timeout
     )
-    try:
-        bundle = asyncio.run(gather_cluster(args.cluster, args.node, access, limits=limits))
-    except CheckFailed as failed:
-        raise UsageProblem(failed.full) from None
-    output = args.output or bundle.name
-    with open(output, "wb") as handle:
-        handle.write(bundle.data)
-    sys.stdout.write(bundle.summary)
-    print(f"calico-bot: wrote {output} ({len(bundle.data):,} bytes)", file=sys.stderr)
-    return EXIT_PROBLEMS if bundle.problems else 0
+
+    async def gather_and_write() -> int:
+        try:
+            bundle = await gather_cluster(args.cluster, args.node, access, limits=limits)
+        except CheckFailed as failed:
+            raise UsageProblem(failed.full) from None
+        output = args.output or bundle.name
+        await asyncio.to_thread(Path(output).write_bytes, bundle.data)
+        sys.stdout.write(bundle.summary)
+        print(f"calico-bot: wrote {output} ({len(bundle.data):,} bytes)", file=sys.stderr)
+        return EXIT_PROBLEMS if bundle.problems else 0
+
+    return run_small(gather_and_write())
 
 
 def _cmd_escalate(args: argparse.Namespace) -> int:
@@ -209,19 +271,19 @@ def _cmd_escalate(args: argparse.Namespace) -> int:
         kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir, timeout=args.timeout
     )
 
-    async def run() -> tuple[str, str]:
-        result = await diagnose_for_handoff(args.cluster, access)
-        paging = (await page(result, PagerDutySettings.from_env(os.environ)))[1] if args.page else ""
-        return handoff_for(result, requested_by=None).text, paging
+    async def hand_off() -> int:
+        try:
+            result = await diagnose_for_handoff(args.cluster, access)
+            paging = (await page(result, PagerDutySettings.from_env(os.environ)))[1] if args.page else ""
+            text = handoff_for(result, requested_by=None).text
+        except CheckFailed as failed:
+            raise UsageProblem(failed.full) from None
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        if paging:
+            print(paging)
+        return EXIT_PROBLEMS if paging.startswith("Paging failed") else 0
 
-    try:
-        text, paging = asyncio.run(run())
-    except CheckFailed as failed:
-        raise UsageProblem(failed.full) from None
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    if paging:
-        print(paging)
-    return EXIT_PROBLEMS if paging.startswith("Paging failed") else 0
+    return run_small(hand_off())
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

@@ -9,6 +9,11 @@ back to the caller, which decodes only what the checks read.
 
 The client is synchronous (urllib3), so every call runs in a small thread pool and the event loop
 never blocks. Every call has a timeout.
+
+`kubernetes` (and urllib3 with it) is imported where it is used, not with this module: importing
+the package loads all of it (client, dynamic, pydantic, jsonschema: a quarter of a second), and
+the paths that only need this module's names — `check --from-dump`, the Slack side — never
+touch a cluster.
 """
 
 from __future__ import annotations
@@ -21,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import kubernetes
-import urllib3
 import yaml
 
 IN_CLUSTER = "in-cluster"
@@ -82,6 +85,8 @@ def _contexts(files: Sequence[str]) -> list[str]:
     existing = [f for f in files if Path(f).expanduser().exists()]
     if not existing:
         return []
+    import kubernetes
+
     try:
         contexts, _current = kubernetes.config.list_kube_config_contexts(
             config_file=os.pathsep.join(existing)
@@ -170,6 +175,8 @@ def resolve_cluster(
 
 
 def _api_client(target: ClusterTarget) -> Any:
+    import kubernetes
+
     try:
         if target.in_cluster:
             configuration = kubernetes.client.Configuration()
@@ -234,6 +241,9 @@ class KubeTransport:
         content_type: str | None,
         timeout: float,
     ) -> RawResponse:
+        import kubernetes
+        import urllib3
+
         headers = {"Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
