@@ -102,6 +102,8 @@ def slack_request_guard(
             return await handler(request)
         if refusal.status == 200:
             log.info("ignored a request to %s: %s", path, refusal.reason)
+            if refusal.answer:
+                return web.json_response({"response_type": "ephemeral", "text": refusal.answer})
             return web.Response(status=200, text="")
         level = logging.WARNING if refusal.status == 400 else logging.INFO
         log.log(level, "refused a request to %s: HTTP %d, %s", path, refusal.status, refusal.reason)

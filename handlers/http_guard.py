@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
@@ -40,6 +41,16 @@ SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 class Refusal:
     status: int
     reason: str
+    answer: str = ""
+    """For a 200: the ephemeral text a slash command gets back (empty: an empty 200)."""
+
+
+MISREAD_COMMAND = (
+    "I could not read this command: the Slack library calico-bot uses (slack_bolt) takes any command "
+    "containing the word `payload` for a button click and drops it. Nothing was started. If a cluster's "
+    "name contains it, run `calico-bot check` / `gather` from a terminal, or give the cluster a kubeconfig "
+    "context name without it."
+)
 
 
 def timestamp_problem(value: str | None, now: float) -> str | None:
@@ -82,6 +93,13 @@ def parsed_or_refusal(body: bytes, content_type: str | None) -> dict[str, Any] |
     return parsed
 
 
+def _misread_command(body: bytes) -> bool:
+    """A form-encoded slash command that Bolt parses as an (empty) interactivity payload: Bolt takes
+    any form body containing `payload` for `payload=<json>`, and finds no such field."""
+    fields = dict(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
+    return "command" in fields and "payload" not in fields
+
+
 def content_type_of(header: str | None) -> str | None:
     """The media type of a Content-Type header (as Bolt reads it: parameters dropped)."""
     return header.split(";")[0].strip() if header else None
@@ -102,6 +120,8 @@ def refusal_of(
     if isinstance(parsed, Refusal):
         return parsed
     if not handled(parsed):
+        if _misread_command(body):
+            return Refusal(200, "a slash command Bolt would misread (it contains 'payload')", MISREAD_COMMAND)
         return Refusal(200, f"calico-bot has no listener for a {parsed.get('type') or 'untyped'} request")
     try:  # what Bolt's adapter does next; a shape problem_of missed must not become a 500
         AsyncBoltRequest(body=body.decode(), query=query, headers=dict(headers))

@@ -279,3 +279,13 @@ def test_good_requests_still_work_after_the_guard() -> None:
         bot.run(bot.fake.wait_for_responses("a"))
         assert "REDIS_URL" in bot.response_texts("a")[0]
         assert bot.tracebacks() == []
+
+
+def test_a_command_bolt_would_misread_is_answered_not_dropped(bot: InProcessBot) -> None:
+    """Bolt parses any form body containing `payload` as a click: such a command is said, not lost."""
+    before = _seen(bot)
+    status, text = bot.post_form(slash_command_body("check payload-prod"))
+    assert status == 200
+    assert "`payload`" in json.loads(text)["text"]
+    assert "Nothing was started" in json.loads(text)["text"]
+    _nothing_happened(bot, before)
