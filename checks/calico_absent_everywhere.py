@@ -61,6 +61,18 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
         for event in snapshot.events_for("DaemonSet", ds.metadata.name, ds.metadata.namespace):
             if event.reason in ("FailedCreate", "FailedPlacement") or event.type == "Warning":
                 evidence.append(event_line(event, now))
+    # the operator, typha or kube-controllers refused too (a pod security policy, a quota)
+    refused = [
+        e
+        for e in snapshot.events
+        if e.reason in ("FailedCreate", "FailedPlacement")
+        and e.involved_object.kind in ("ReplicaSet", "Deployment", "StatefulSet")
+        and e.metadata.namespace in (*CALICO_NAMESPACES, "tigera-operator")
+    ]
+    evidence += [
+        f"{e.involved_object.kind} {e.metadata.namespace}/{e.involved_object.name}: {event_line(e, now)}"
+        for e in refused[:3]
+    ]
     for node, failures in list(cni_failures_by_node(snapshot, now).items())[:3]:
         ref = failures[0].event.involved_object
         evidence.append(f"on {node}: {event_line(failures[0].event, now)} (pod {ref.namespace}/{ref.name})")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from checks.catalog import BY_ID, Scope
-from checks.common import age, clip, event_line, human_age, unreachable_nodes
+from checks.common import age, clip, event_line, grouped_event_lines, human_age, unreachable_nodes
 from checks.logscan import LogHit, error_lines, last_words, level_of, line_time, scan, scan_message
 from checks.model import Severity
 from checks.objects import ContainerStatus, Event, Pod
@@ -477,12 +477,7 @@ def _evidence(
     for hit in hits:
         if hit.signature == "autodetected-interface" and suspicious_interface(hit.group.get("iface", "")):
             lines.append(f"log {_which(logs, hit)}: {hit.line}")
-    probes = sorted(
-        (e for e in recent if e.reason == "Unhealthy"),
-        key=lambda e: (e.times, e.last_seen or now),
-        reverse=True,
-    )
-    lines += [event_line(e, now) for e in probes[:3]]
+    lines += grouped_event_lines((e for e in recent if e.reason == "Unhealthy"), now, limit=3)
     for container in dict.fromkeys(failing):
         for log in _logs_of(logs, container):
             which = f"{container}{' (previous)' if log.previous else ''}"
@@ -493,9 +488,9 @@ def _evidence(
                     lines.append(f"log {which}: {line}")
             break  # the newest log of the container is enough
     lines += [line for _reason, line in chosen if line]
-    others = [e for e in recent if e.type == "Warning" and e.reason != "Unhealthy"]
-    others.sort(key=lambda e: e.times, reverse=True)
-    lines += [event_line(e, now) for e in others[:3]]
+    # the kubelet's Killing (a liveness kill) is a Normal event, and as telling as the warnings
+    others = [e for e in recent if e.reason != "Unhealthy" and (e.type == "Warning" or e.reason == "Killing")]
+    lines += grouped_event_lines(others, now, limit=3)
     return tuple(dict.fromkeys(lines))
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
+
+import msgspec
 
 from checks.model import Action, ActionKind
 from checks.objects import Event, Node, NodeCondition, Pod
@@ -61,6 +64,28 @@ def event_line(event: Event, now: datetime) -> str:
     head = " ".join(part for part in (event.type, event.reason, seen + times, source) if part)
     # the message stays exactly as the cluster wrote it (Calico's messages carry double spaces)
     return clip(f"{head}: {event.message.strip()}", 2000)
+
+
+_EVENT_NOISE = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?Z?|\[(\w+)\]\[\d+\]")
+
+
+def grouped_event_lines(events: Iterable[Event], now: datetime, *, limit: int = 3) -> list[str]:
+    """Events as `kubectl describe` lines, one per distinct message (timestamps and pids inside a
+    message ignored: repeated probe output differs only by them), the earliest wording quoted, the
+    occurrences summed; the most frequent first."""
+    groups: dict[tuple[str, str, str], list[Event]] = {}
+    for event in events:
+        key = (event.type, event.reason, _EVENT_NOISE.sub("", event.message))
+        groups.setdefault(key, []).append(event)
+    ranked = sorted(groups.values(), key=lambda g: (-sum(e.times for e in g), -len(g)))
+    lines = []
+    for group in ranked[:limit]:
+        group.sort(key=lambda e: e.last_seen or now)
+        first, last = group[0], group[-1]
+        times = sum(e.times for e in group)
+        merged = msgspec.structs.replace(first, count=times, series=None, last_timestamp=last.last_seen)
+        lines.append(event_line(merged, now))
+    return lines
 
 
 def node_label(node: Node) -> str:

@@ -21,7 +21,7 @@ from datetime import datetime
 
 from checks import calico_pods
 from checks.catalog import BY_ID, Scope
-from checks.common import age, event_line, human_age, node_label, unreachable_nodes
+from checks.common import age, grouped_event_lines, human_age, node_label, unreachable_nodes
 from checks.logscan import LogHit
 from checks.model import Action, ActionKind, Finding, ObjRef, Severity, SituationId
 from checks.objects import CALICO_TYPHA, Pod
@@ -93,11 +93,15 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                 f"{pod.namespace}/{pod.name} on {node_label(node) if node else pod.node_name}: {trouble}"
             )
             objects.append(ObjRef(kind="Pod", name=pod.name, namespace=pod.namespace))
-            evidence += [
-                event_line(e, now)
-                for e in snapshot.events_for("Pod", pod.name, pod.namespace)
-                if e.type == "Warning"
-            ][:2]
+            evidence += grouped_event_lines(
+                (
+                    e
+                    for e in snapshot.events_for("Pod", pod.name, pod.namespace)
+                    if e.type == "Warning" or e.reason == "Killing"
+                ),
+                now,
+                limit=3,
+            )
     bad += _deployment_problems(snapshot, typha, silent, evidence, objects)
 
     hits = typha_hits(snapshot)

@@ -28,15 +28,22 @@ class Built:
     absent_groups: set[str] = field(default_factory=set)
     namespaces: set[str] = field(default_factory=set)
 
-    def find(self, kind: str, namespace: str, name: str) -> Json | None:
+    def find(self, kind: str, namespace: str, name: str, api_group: str | None = None) -> Json | None:
+        """The object of this kind/namespace/name (and API group, when given: Calico's `Node` is not a
+        Kubernetes `Node`)."""
         for obj in self.objects:
             meta = obj["metadata"]
             if obj["kind"] == kind and meta.get("namespace", "") == namespace and meta["name"] == name:
-                return obj
+                if api_group is None or _group(obj.get("apiVersion", "")) == api_group:
+                    return obj
         return None
 
     def of_kind(self, kind: str) -> list[Json]:
         return [o for o in self.objects if o["kind"] == kind]
+
+
+def _group(api_version: str) -> str:
+    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
 
 
 def _minor(version: str) -> int:

@@ -157,7 +157,8 @@ class ResourceParts(BuildContext):
             doc = copy.deepcopy(obj)
             meta = doc["metadata"]
             namespace = meta.get("namespace", "")
-            existing = self.out.find(doc["kind"], namespace, meta["name"])
+            group = doc["apiVersion"].rsplit("/", 1)[0] if "/" in doc["apiVersion"] else ""
+            existing = self.out.find(doc["kind"], namespace, meta["name"], api_group=group)
             if existing is not None:
                 self.out.objects.remove(existing)
                 meta.setdefault("uid", existing["metadata"]["uid"])
