@@ -4,9 +4,14 @@
     calico-bot sim --scenario crashloop-one --nodes 50 --latency-ms 20
     calico-bot sim --scenario ./my-scenario.yaml --write-dump ./dump      # write a dump and exit
     calico-bot sim --from-dump ./dump                                     # serve a cluster-info dump
+    calico-bot sim --scenario healthy --time-scale 60                     # one second = one minute
 
 Prints the API URL and the kubeconfig path; the kubeconfig's context is the cluster name, so
 `calico-bot check <cluster> --kubeconfig <path>` (or `KUBECONFIG=<path> kubectl get nodes`) works.
+The API is HTTPS with a CA made for this run (in the kubeconfig as certificate-authority-data):
+kubectl sends a bearer token only over TLS. `--plain-http` serves plain HTTP instead (for tests
+and clients that want it). The IKS/IAM routes are on a plain-HTTP port of their own (printed).
+Time moves: heartbeats, leases and repeating events advance (`--time-scale` speeds the clock up).
 """
 
 from __future__ import annotations
@@ -81,6 +86,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="serve a `kubectl cluster-info dump` (directory, stream file or archive) instead of a scenario",
     )
+    parser.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="serve the Kubernetes API over plain HTTP (default: HTTPS with a CA made for this run; "
+        "kubectl sends tokens only over HTTPS)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        metavar="X",
+        help="run the simulated clock X times as fast as the wall clock (default 1: real time)",
+    )
     parser.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
 
 
@@ -96,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
     if args.nodes is not None and args.nodes < 1:
         print("calico-bot sim: --nodes must be at least 1", file=sys.stderr)
         return 2
+    if args.time_scale is not None and not (0 < args.time_scale <= 100_000):
+        print("calico-bot sim: --time-scale must be a number above 0 (at most 100000)", file=sys.stderr)
+        return 2
     try:
         scenario = load_scenario(args.scenario)
         sim = SimCluster(
@@ -104,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
             latency_ms=args.latency_ms,
             cluster_name=args.cluster,
             iks_seconds=args.iks_seconds,
+            tls=not args.plain_http,
+            time_scale=args.time_scale,
         )
     except ScenarioError as exc:
         print(f"calico-bot sim: {exc}", file=sys.stderr)
@@ -117,8 +140,10 @@ def run(args: argparse.Namespace) -> int:
     kubeconfig = Path(args.kubeconfig_out or f"sim-{sim.cluster_name}.kubeconfig").absolute()
 
     def about() -> list[str]:
+        pace = "" if args.time_scale in (None, 1) else f"; clock x{args.time_scale:g}"
         return [
-            f"simulated cluster {sim.cluster_name!r} (scenario {sim.scenario.name}, {sim.nodes} workers) at {sim.url}",
+            f"simulated cluster {sim.cluster_name!r} (scenario {sim.scenario.name}, {sim.nodes} workers) "
+            f"at {sim.url}{pace}",
             f"IKS API: IKS_API_URL={sim.iks_url} IAM_URL={sim.iam_url} (any IBMCLOUD_API_KEY but 'invalid'; "
             f"worker actions take {sim.iks_seconds:g} s)",
         ]
@@ -137,12 +162,15 @@ def _run_dump(args: argparse.Namespace) -> int:
         ("--scenario", args.scenario != DEFAULT_SCENARIO),
         ("--nodes", args.nodes is not None),
         ("--write-dump", bool(args.write_dump)),
+        ("--time-scale", args.time_scale is not None),
     ):
         if value:
             print(f"calico-bot sim: {flag} does not go with --from-dump", file=sys.stderr)
             return 2
     try:
-        sim = DumpCluster.from_dump(args.from_dump, cluster_name=args.cluster, latency_ms=args.latency_ms)
+        sim = DumpCluster.from_dump(
+            args.from_dump, cluster_name=args.cluster, latency_ms=args.latency_ms, tls=not args.plain_http
+        )
     except DumpError as exc:
         print(f"calico-bot sim: {exc}", file=sys.stderr)
         return 2
@@ -179,6 +207,7 @@ async def _serve(sim: ApiServer, port: int, kubeconfig: Path, about: Callable[[]
         print(headline, file=sys.stderr)
         print(f"kubeconfig: {kubeconfig}  (context {sim.cluster_name})", file=sys.stderr)
         print(f"  calico-bot check {sim.cluster_name} --kubeconfig {kubeconfig}", file=sys.stderr)
+        print(f"  KUBECONFIG={kubeconfig} kubectl get nodes", file=sys.stderr)
         for line in more:
             print(line, file=sys.stderr)
         print("Ctrl-C to stop", file=sys.stderr)

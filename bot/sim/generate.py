@@ -42,6 +42,8 @@ ACCOUNT = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 AUTODETECT_INTERFACES = "(^bond0$|^eth0$|^ens6$|^ens3$)"
 IPPOOL_CIDR = "172.30.0.0/16"
 K8S_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_QUOTED_POD = re.compile(r"\b([a-z0-9][-a-z0-9.]*)_([a-z0-9][-a-z0-9]*)\(([0-9a-f]{8}-[0-9a-f-]{27})\)")
+"""A pod quoted the kubelet's way: `<name>_<namespace>(<uid>)` (back-off messages)."""
 
 
 def rtype(plural: str, group: str = "") -> ResourceType:
@@ -339,6 +341,7 @@ class ClusterBuilder:
         self._cluster_objects()
         self._broken_events()
         self._apply_objects()
+        self._link_uids()
         self.refresh_derived()
 
     def _plan_workers(self) -> None:
@@ -509,13 +512,24 @@ class ClusterBuilder:
                 w.values["pod_uid"] = str(pod_doc["metadata"].get("uid", w.values["pod_uid"]))
                 store.put(pod_doc, rtype=PODS, bump=False)
                 self._track_pod(pod_doc)
-                store.put(self._override(decode(lease), b.lease, variables), rtype=LEASES, bump=False)
+                store.put(
+                    lease_micro_times(self._override(decode(lease), b.lease, variables)),
+                    rtype=LEASES,
+                    bump=False,
+                )
+                waiting_after_crash = crash_waiting_containers(pod_doc)
                 for key, text in b.logs.items():
                     container, _, prev = key.partition("/")
                     if prev not in ("", "previous"):
                         raise ScenarioError(
                             f"{self.scenario.source}: logs key {key!r}: use <container> or "
                             "<container>/previous"
+                        )
+                    if prev and container in waiting_after_crash:
+                        raise ScenarioError(
+                            f"{self.scenario.source}: logs key {key!r}: {container} is waiting to restart after "
+                            f"a crash, so the kubelet serves its last terminated run both as its log and as "
+                            f"--previous: give that run as {container!r} only"
                         )
                     body = resolve(text, self.now, variables, log_times=True)
                     store.set_log(
@@ -2218,7 +2232,11 @@ class ClusterBuilder:
                 event = resolve(raw, self.now, variables)
                 about = event.pop("about", "pod")
                 if about == "node":
-                    ref = {"kind": "Node", "name": w.name, "uid": w.name, "apiVersion": "v1"}
+                    # kubelet events name the node by its name as uid, controllers by its uid
+                    # (kubectl describe node searches both)
+                    reporter = (event.get("source") or {}).get("component", "node-controller")
+                    uid = w.name if reporter == "kubelet" else w.values["node_uid"]
+                    ref = {"kind": "Node", "name": w.name, "uid": uid, "apiVersion": "v1"}
                     ns, component = "default", "node-controller"
                 else:
                     ref = {
@@ -2284,6 +2302,54 @@ class ClusterBuilder:
                 and (doc["metadata"].get("labels") or {}).get("k8s-app") == "calico-node"
             ):
                 self._track_pod(doc)
+
+    def _link_uids(self) -> None:
+        """Every event carries the uid of the object it is about (kubectl describe finds events by
+        uid), and a message quoting a pod as `<name>_<namespace>(<uid>)` quotes that pod's uid. An
+        event about an object that is gone keeps a uid of its own (events outlive their objects)."""
+        store = self.store
+        for obj in list(store.objects(EVENTS)):
+            doc = obj.doc()
+            ref = doc.setdefault("involvedObject", {})
+            rt = type_for_object(str(ref.get("apiVersion") or "v1"), str(ref.get("kind", "")))
+            target = None
+            if rt is not None:
+                target = store.find(
+                    rt, str(ref.get("namespace", "")) if rt.namespaced else "", str(ref.get("name", ""))
+                )
+            before = encode(doc)
+            if target is not None:
+                uid = str((target.doc().get("metadata") or {}).get("uid", ""))
+                by_name = ref.get("kind") == "Node" and ref.get("uid") == ref.get("name")
+                reporter = (doc.get("source") or {}).get("component") or doc.get("reportingComponent")
+                if uid and not (by_name and reporter == "kubelet"):
+                    ref["uid"] = uid
+            elif not ref.get("uid"):
+                ref["uid"] = self.uid()
+            doc["message"] = self._quoted_uids(str(doc.get("message", "")))
+            if encode(doc) != before:
+                store.put(doc, rtype=EVENTS, bump=False)
+        for obj in list(store.objects(PODS)):
+            if b"restarting failed container" not in obj.item:
+                continue
+            doc = obj.doc()
+            status = doc.get("status") or {}
+            for cs in [
+                *(status.get("initContainerStatuses") or []),
+                *(status.get("containerStatuses") or []),
+            ]:
+                waiting = (cs.get("state") or {}).get("waiting") or {}
+                if waiting.get("message"):
+                    waiting["message"] = self._quoted_uids(str(waiting["message"]))
+            store.put(doc, rtype=PODS, bump=False)
+
+    def _quoted_uids(self, message: str) -> str:
+        def real(m: re.Match[str]) -> str:
+            pod = self.store.find(PODS, m.group(2), m.group(1))
+            uid = str(((pod.doc().get("metadata") or {}).get("uid")) if pod is not None else "") or m.group(3)
+            return f"{m.group(1)}_{m.group(2)}({uid})"
+
+        return _QUOTED_POD.sub(real, message) if "(" in message else message
 
     # --- derived status --------------------------------------------------------------------
 
@@ -2436,6 +2502,31 @@ class ClusterBuilder:
             self.by_node.get(node),
             [w.name for w in self.workers[:6] if w.name != node],
         )
+
+
+def crash_waiting_containers(pod: Json) -> set[str]:
+    """Containers waiting to restart after a terminated run (CrashLoopBackOff and the like)."""
+    status = pod.get("status") or {}
+    return {
+        str(cs.get("name"))
+        for cs in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
+        if "waiting" in (cs.get("state") or {}) and (cs.get("lastState") or {}).get("terminated")
+    }
+
+
+_WHOLE_SECONDS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)Z$")
+
+
+def lease_micro_times(lease: Json) -> Json:
+    """A Lease's `renewTime`/`acquireTime` are MicroTime: six fractional digits, as the API always
+    writes them (kubectl describe node refuses whole seconds). A scenario's `@now-15m` gives whole
+    seconds; they are widened here."""
+    spec = lease.get("spec") or {}
+    for key in ("renewTime", "acquireTime"):
+        value = spec.get(key)
+        if isinstance(value, str) and (m := _WHOLE_SECONDS.match(value)):
+            spec[key] = f"{m.group(1)}.000000Z"
+    return lease
 
 
 def pod_ready(pod: Json) -> bool:

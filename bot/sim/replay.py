@@ -165,8 +165,9 @@ class DumpCluster(ApiServer):
         user: str = DEFAULT_USER,
         faults: Iterable[Any] = (),
         source: str = "",
+        tls: bool = True,
     ) -> None:
-        super().__init__(latency_ms=latency_ms, token=token, user=user, cluster_name=cluster_name)
+        super().__init__(latency_ms=latency_ms, token=token, user=user, cluster_name=cluster_name, tls=tls)
         self.source = source
         self.problems: tuple[str, ...] = content.problems
         self._log_failures: dict[tuple[str, str, str], str] = {}

@@ -64,7 +64,8 @@ Rules:
   `"@now-3d"`, `"@now-1h30m"`, `"@now+10m"` becomes an RFC 3339 UTC timestamp relative to the
   simulator's clock (`SimCluster(now=…)`). Inside longer strings (log text, messages) write
   `${@now-5m}`: it becomes a Calico log timestamp (`2024-02-12 14:42:49.280`) in `logs:` and an
-  RFC 3339 timestamp elsewhere.
+  RFC 3339 timestamp elsewhere; `${@now-5m|log}` is a Calico log timestamp anywhere (a probe's
+  output quoted in an event message). Scenario files hold no fixed dates: every time is relative.
 - **Variables** in a broken worker's `node`, `calico_node`, `lease`, `logs` and `events`:
   `${node}` (node name = private IP), `${ip}`, `${pod}` (its calico-node pod), `${pod_uid}`,
   `${ns}` (Calico namespace), `${worker_id}`, `${zone}`, `${pool}`, `${cluster}`, `${cluster_id}`,
@@ -403,7 +404,7 @@ def _int(value: Any, where: str) -> int:
 # --- relative times and variables -----------------------------------------------------------
 
 _REL = re.compile(r"^@now(?P<sign>[+-])?(?P<span>(?:\d+[smhd])+)?$")
-_REL_INLINE = re.compile(r"\$\{(@now(?:[+-](?:\d+[smhd])+)?)\}")
+_REL_INLINE = re.compile(r"\$\{(@now(?:[+-](?:\d+[smhd])+)?)(\|log)?\}")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _VAR = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
 
@@ -452,7 +453,7 @@ def resolve_text(
     def inline_time(m: re.Match[str]) -> str:
         when = relative_time(m.group(1), now)
         assert when is not None
-        return calico_log_time(when) if log_times else rfc3339(when)
+        return calico_log_time(when) if log_times or m.group(2) else rfc3339(when)
 
     text = _REL_INLINE.sub(inline_time, text)
     if variables:

@@ -36,13 +36,15 @@ Writers: `write_kubeconfig` (loads with the official `kubernetes` client) and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import json
 import secrets
+import ssl
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -50,8 +52,11 @@ from typing import Any, Self
 import yaml
 from aiohttp import web
 
+from bot.sim import printing
+from bot.sim.clock import SimClock
 from bot.sim.generate import DAEMONSETS, NODES, PODS, ClusterBuilder, rtype
 from bot.sim.iks import SimIks
+from bot.sim.liveness import Liveness
 from bot.sim.scenario import Scenario, load_scenario
 from bot.sim.store import (
     RESOURCE_TYPES,
@@ -68,6 +73,8 @@ from bot.sim.store import (
     resource_not_served,
     rfc3339,
 )
+from bot.sim.tls import SimTls
+from bot.sim.watch import serve_watch
 
 SECRETS, ROLES, ROLE_BINDINGS = (
     rtype("secrets"),
@@ -78,6 +85,8 @@ BGP_SECRET, BGP_RBAC = "calico-bgp-password", "bgp-secret-access"
 DEFAULT_USER = "system:serviceaccount:calico-bot:calico-bot"
 DUMP_NAMESPACES = ("kube-system", "calico-system", "default", "tigera-operator")
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+LIVENESS_STEP_S = 5.0
+"""With a moving clock, the cluster is brought up to date at least every 5 simulated seconds."""
 _FAULT_KEYS = {"route", "status", "reason", "message", "delay_ms", "truncate", "gone_on_page", "times"}
 _REASONS = {
     400: "BadRequest",
@@ -223,7 +232,8 @@ def _json_response(data: bytes, status: int = 200) -> web.Response:
 
 
 def _negotiate(accept: str, *, is_list: bool) -> str:
-    """ "json" or "meta" (PartialObjectMetadata[List]); 406 when nothing acceptable is offered."""
+    """ "json", "meta" (PartialObjectMetadata[List]), "table" / "table-v1beta1" (server-side printing,
+    meta.k8s.io Table); 406 when nothing acceptable is offered. The first acceptable entry wins."""
     if not accept.strip():
         return "json"
     wanted = "PartialObjectMetadataList" if is_list else "PartialObjectMetadata"
@@ -241,14 +251,27 @@ def _negotiate(accept: str, *, is_list: bool) -> str:
         as_ = opts.get("as")
         if as_ is None:
             return "json"
-        if as_ == wanted and opts.get("g") == "meta.k8s.io" and opts.get("v") in ("v1", "v1beta1"):
+        if opts.get("g") != "meta.k8s.io" or opts.get("v") not in ("v1", "v1beta1"):
+            continue
+        if as_ == wanted:
             return "meta"
+        if as_ == "Table":
+            return "table" if opts.get("v") == "v1" else "table-v1beta1"
     raise ApiError(
         406,
         "NotAcceptable",
         "only the following media types are accepted: application/json, "
         "application/yaml, application/vnd.kubernetes.protobuf",
     )
+
+
+def _include_object(query: Any) -> str:
+    value = str(query.get("includeObject", "") or "Metadata")
+    if value not in ("None", "Metadata", "Object"):
+        raise bad_request(
+            f'includeObject: Unsupported value: {value!r}: supported values: "None", "Metadata", "Object"'
+        )
+    return value
 
 
 def _partial(doc: Json) -> Json:
@@ -272,21 +295,28 @@ class ApiServer:
         token: str | None = None,
         user: str = DEFAULT_USER,
         cluster_name: str = "sim",
+        tls: bool = True,
+        time_scale: float | None = None,
     ) -> None:
-        fixed = now.astimezone(UTC) if now is not None else None
-        self.now = fixed or datetime.now(UTC).replace(microsecond=0)
-        self._fixed_now = fixed
+        self.clock = SimClock(now, time_scale)
+        self.now = self.clock.start
+        """When the cluster was built (the scenario's `@now`); `now_time()` is the running clock."""
         self.latency_ms = latency_ms
         self.token = token or secrets.token_urlsafe(24)
         self.user = user
         self.cluster_name = cluster_name
+        self.tls: SimTls | None = SimTls() if tls else None
         self.store = Store(now=self._clock)
         self.store.listeners.append(self._on_change)
         self._requests: dict[str, RouteStats] = {}
         self._faults: list[Fault] = []
         self._runner: web.AppRunner | None = None
         self._timers: list[asyncio.TimerHandle] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
+        self.plain_port = 0
+        """With TLS: a second, plain-HTTP listener for what is not the Kubernetes API (the IKS and
+        IAM routes, whose clients trust only public CAs); 0 without TLS."""
         self.host = "127.0.0.1"
 
     # --- hooks for subclasses --------------------------------------------------------------
@@ -311,11 +341,25 @@ class ApiServer:
     # --- public API ------------------------------------------------------------------------
 
     def _clock(self) -> datetime:
-        return self._fixed_now or datetime.now(UTC)
+        return self.clock()
+
+    def _advance(self) -> None:
+        """Bring the cluster to the clock's now (subclasses: heartbeats, leases, repeating events)."""
+        return None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """The Kubernetes API: `https://127.0.0.1:<port>` (plain `http://` when built with `tls=False`)."""
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def plain_url(self) -> str:
+        """Plain HTTP on this server: the API's own URL without TLS, else the second listener."""
+        return f"http://{self.host}:{self.plain_port or self.port}"
+
+    def client_ssl_context(self) -> ssl.SSLContext | None:
+        """An SSL context that trusts this run's CA (None without TLS), for raw HTTP clients."""
+        return self.tls.client_context() if self.tls else None
 
     def now_time(self) -> datetime:
         """The simulator's clock (fixed when `now=` was given)."""
@@ -349,17 +393,39 @@ class ApiServer:
         app.router.add_route("*", "/{tail:.*}", self._entry)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        ssl_context = self.tls.server_context() if self.tls else None
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
         await site.start()
         self._runner = runner
-        address = runner.addresses[0]
-        self.host, self.port = host, int(address[1])
+        self.host, self.port = host, int(runner.addresses[0][1])
+        if self.tls:
+            plain = web.TCPSite(runner, host, 0)
+            await plain.start()
+            self.plain_port = int(runner.addresses[1][1])
+        if self.clock.moving:
+            self._spawn(self._tick())
         return self.url
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _tick(self) -> None:
+        """A moving clock: the cluster keeps living between requests (watches see it)."""
+        while True:
+            await asyncio.sleep(min(1.0, max(0.05, self.clock.wall_seconds(LIVENESS_STEP_S))))
+            self._advance()
 
     async def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -374,14 +440,18 @@ class ApiServer:
         await self.stop()
 
     def write_kubeconfig(self, path: str | Path, context: str | None = None) -> Path:
-        """A kubeconfig with one cluster/user/context pointing at this server (start it first)."""
+        """A kubeconfig with one cluster/user/context pointing at this server (start it first): the
+        API URL, this run's CA (`certificate-authority-data`, with TLS) and the bearer token."""
         if not self.port:
             raise RuntimeError("start the simulator before writing its kubeconfig")
         name = context or self.cluster_name
+        cluster: Json = {"server": self.url}
+        if self.tls:
+            cluster["certificate-authority-data"] = self.tls.ca_data
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": name, "cluster": {"server": self.url}}],
+            "clusters": [{"name": name, "cluster": cluster}],
             "users": [{"name": f"{name}-user", "user": {"token": self.token}}],
             "contexts": [
                 {"name": name, "context": {"cluster": name, "user": f"{name}-user", "namespace": "default"}}
@@ -415,6 +485,12 @@ class ApiServer:
         path = request.path
         if path in ("/healthz", "/livez", "/readyz"):
             return web.Response(text="ok")
+        if self.tls and not request.secure:  # the plain listener: only what is not the Kubernetes API
+            special = await self._special(request)
+            if special is not None:
+                return special
+            return web.Response(status=400, text="Client sent an HTTP request to an HTTPS server.\n")
+        self._advance()
         if path.startswith("/_sim/"):
             if not self._authorized(request):
                 return _status_response(ApiError(401, "Unauthorized", "Unauthorized"))
@@ -598,7 +674,20 @@ class ApiServer:
         method = request.method
         query = request.query
         if query.get("watch") in ("true", "1"):
-            raise ApiError(405, "MethodNotAllowed", "the simulator does not serve watches")
+            if method != "GET" or route.subresource:
+                raise ApiError(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                )
+            mode = _negotiate(request.headers.get("Accept", ""), is_list=False)
+            query = request.query
+            return await serve_watch(
+                self.store,
+                rt,
+                route.namespace,
+                request,
+                mode=mode,
+                render=lambda docs, headers: self.table(rt, docs, mode, query, headers=headers),
+            )
         ns = route.namespace or ""
         if not route.name:
             if method == "GET":
@@ -634,8 +723,11 @@ class ApiServer:
             )
         if method == "GET":
             obj = self.store.get(rt, ns, route.name)
-            if _negotiate(request.headers.get("Accept", ""), is_list=False) == "meta":
+            mode = _negotiate(request.headers.get("Accept", ""), is_list=False)
+            if mode == "meta":
                 return _json_response(encode(_partial(obj.doc())))
+            if mode.startswith("table"):
+                return _json_response(encode(self.table(rt, [obj.doc()], mode, request.query)))
             return _json_response(obj.full_bytes())
         if method == "PATCH":
             body = await self._body(request)
@@ -698,6 +790,14 @@ class ApiServer:
         if result.remaining is not None:
             meta += b',"remainingItemCount":%d' % result.remaining
         meta += b"}"
+        if mode.startswith("table"):
+            list_meta: Json = {"resourceVersion": result.resource_version}
+            if result.continue_token:
+                list_meta["continue"] = result.continue_token
+            if result.remaining is not None:
+                list_meta["remainingItemCount"] = result.remaining
+            docs = [obj.doc() for obj in result.items]
+            return _json_response(encode(self.table(rt, docs, mode, query, list_meta=list_meta)))
         if mode == "meta":
             head = b'{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":'
             items = [encode(_partial(obj.doc())) for obj in result.items]
@@ -708,6 +808,27 @@ class ApiServer:
             )
             items = [obj.item for obj in result.items]
         return _json_response(b"".join((head, meta, b',"items":[', b",".join(items), b"]}")))
+
+    def table(
+        self,
+        rt: ResourceType,
+        docs: list[Json],
+        mode: str,
+        query: Any,
+        *,
+        list_meta: Json | None = None,
+        headers: bool = True,
+    ) -> Json:
+        """Server-side printing (`bot.sim.printing`) of `docs`, aged by the simulator's clock."""
+        return printing.table(
+            rt,
+            docs,
+            self._clock(),
+            list_meta=list_meta,
+            headers=headers,
+            include=_include_object(query),
+            api_version="meta.k8s.io/v1" if mode == "table" else "meta.k8s.io/v1beta1",
+        )
 
     def _log(self, route: Route, request: web.Request) -> web.Response:
         query = request.query
@@ -895,9 +1016,13 @@ class SimCluster(ApiServer):
         pod_recreate_delay_s: float | None = 2.0,
         user: str = DEFAULT_USER,
         iks_seconds: float = 5.0,
+        tls: bool = True,
+        time_scale: float | None = None,
     ) -> None:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        super().__init__(latency_ms=latency_ms, now=now, token=token, user=user)
+        super().__init__(
+            latency_ms=latency_ms, now=now, token=token, user=user, tls=tls, time_scale=time_scale
+        )
         self.pod_recreate_delay_s = pod_recreate_delay_s
         self.iks_seconds = iks_seconds
         self.builder = ClusterBuilder(
@@ -908,6 +1033,21 @@ class SimCluster(ApiServer):
         self.cluster_name = self.builder.facts.cluster
         self.set_faults(self.scenario.faults)
         self.iks = SimIks(self)
+        self.liveness = Liveness(self.store, declared_dead=self._lease_declared_dead)
+
+    def _lease_declared_dead(self, node: str) -> bool:
+        """The scenario gave this worker's Lease (a stale one) and no IKS action fixed the worker since."""
+        worker = self.builder.by_node.get(node)
+        return (
+            worker is not None
+            and worker.broken is not None
+            and bool(worker.broken.lease)
+            and node not in self.builder.fixed_nodes
+        )
+
+    def _advance(self) -> None:
+        if self.clock.moving:
+            self.liveness.catch_up(self.clock())
 
     async def _special(self, request: web.Request) -> web.StreamResponse | None:
         if self.iks.handles(request.path):
@@ -920,7 +1060,9 @@ class SimCluster(ApiServer):
             "cluster": self.cluster_name,
             "nodes": self.nodes,
             "calicoNamespace": self.scenario.calico_namespace,
-            "now": rfc3339(self.now),
+            "builtAt": rfc3339(self.now),
+            "now": rfc3339(self._clock()),
+            "timeScale": None if self.clock.fixed else self.clock.scale,
             "iksUrl": self.iks_url,
             "iamUrl": self.iam_url,
         }
@@ -930,13 +1072,14 @@ class SimCluster(ApiServer):
 
     @property
     def iks_url(self) -> str:
-        """Base URL of the simulated IKS API (`IKS_API_URL`)."""
-        return self.url
+        """Base URL of the simulated IKS API (`IKS_API_URL`): plain HTTP, so a client that trusts only
+        public CAs (the bot's IKS client) reaches it while the Kubernetes API serves this run's TLS."""
+        return self.plain_url
 
     @property
     def iam_url(self) -> str:
         """The simulated IAM token endpoint (`IAM_URL`)."""
-        return f"{self.url}/identity/token"
+        return f"{self.plain_url}/identity/token"
 
     def calico_pods_on(self, node: str) -> list[StoredObject]:
         """The calico-node pods bound to `node`."""

@@ -26,6 +26,7 @@ import bisect
 import copy
 import re
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -674,6 +675,19 @@ def json_patch(doc: Json, ops: Any) -> Json:
 ChangeListener = Callable[[str, StoredObject], None]
 """(event: ADDED|MODIFIED|DELETED, object) — called after every write through the API methods."""
 
+HISTORY = 100_000
+"""Changes kept for watches (a watch from an older resourceVersion answers 410 Expired)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One write as a watch reports it: the resourceVersion it made, its type, the object after it
+    (before it, for DELETED)."""
+
+    rv: int
+    type: str  # ADDED | MODIFIED | DELETED
+    obj: StoredObject
+
 
 @dataclass
 class Store:
@@ -681,8 +695,9 @@ class Store:
 
     now: Callable[[], datetime]
     resource_version: int = 48_213_000
-    compaction_window: int = 10_000
-    """Continue tokens more than this many writes old have been compacted away (410)."""
+    compaction_window: int = 1_000_000
+    """Continue tokens more than this many writes old have been compacted away (410). A moving
+    clock writes every lease every 10 s, so this is generous (etcd keeps five minutes)."""
     compacted_rv: int = 0
     absent_groups: set[str] = field(default_factory=set)
     _objects: dict[str, dict[tuple[str, str], StoredObject]] = field(default_factory=dict)
@@ -692,6 +707,10 @@ class Store:
     logs: dict[tuple[str, str, str, bool], str] = field(default_factory=dict)
     previous_logs_known_only: bool = False
     """A previous log that was never set answers the kubelet's "not found" (a served dump has none)."""
+    history: deque[Change] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    """Every write after the cluster was built, oldest first (for watches)."""
+    wakers: list[Callable[[], None]] = field(default_factory=list)
+    """Called after each change is recorded (a watch waiting for news)."""
 
     # --- types -----------------------------------------------------------------------------
 
@@ -735,7 +754,31 @@ class Store:
             raise ValueError(f"{rtype.kind} {name} without metadata.namespace")
         if bump or not meta.get("resourceVersion"):
             meta["resourceVersion"] = str(self.next_rv())
-        return self.put_raw(rtype, namespace, name, encode(self._item_doc(rtype, doc)))
+        existed = self.find(rtype, namespace, name) is not None
+        obj = self.put_raw(rtype, namespace, name, encode(self._item_doc(rtype, doc)))
+        if bump:
+            self._record("MODIFIED" if existed else "ADDED", obj)
+        return obj
+
+    def _record(self, kind: str, obj: StoredObject) -> None:
+        self.history.append(Change(self.resource_version, kind, obj))
+        for wake in list(self.wakers):
+            wake()
+
+    def changes_since(self, rv: int) -> list[Change] | None:
+        """The changes after `rv`, oldest first; None when they are no longer all known (410)."""
+        if rv < self.compacted_rv:
+            return None
+        history = self.history
+        if history and len(history) == history.maxlen and rv < history[0].rv - 1:
+            return None
+        newer: list[Change] = []
+        for change in reversed(history):
+            if change.rv <= rv:
+                break
+            newer.append(change)
+        newer.reverse()
+        return newer
 
     @staticmethod
     def _item_doc(rtype: ResourceType, doc: Json) -> Json:
@@ -746,9 +789,12 @@ class Store:
         return out
 
     def remove(self, rtype: ResourceType, namespace: str, name: str) -> StoredObject | None:
+        """Take an object out (a new resourceVersion, seen by watches as DELETED)."""
         obj = self._objects.get(rtype.key, {}).pop((namespace, name), None)
         if obj is not None:
             self._sorted.pop(rtype.key, None)
+            self.next_rv()
+            self._record("DELETED", obj)
         return obj
 
     def find(self, rtype: ResourceType, namespace: str, name: str) -> StoredObject | None:
@@ -991,7 +1037,6 @@ class Store:
     def delete(self, rtype: ResourceType, namespace: str, name: str) -> StoredObject:
         current = self.get(rtype, namespace, name)
         self.remove(rtype, current.namespace, name)
-        self.next_rv()
         self._notify("DELETED", current)
         return current
 
@@ -1005,6 +1050,15 @@ class Store:
         if text is None and self.log_source is not None:
             text = self.log_source(namespace, pod, container, previous)
         return text or ""
+
+    def last_run_log(self, namespace: str, pod: str, container: str) -> str:
+        """The log of a container's last terminated run: what was set as its log (the run that just
+        crashed), else what was set as its previous log."""
+        for previous in (False, True):
+            text = self.logs.get((namespace, pod, container, previous))
+            if text is not None:
+                return text
+        return self.log_text(namespace, pod, container, False)
 
     def read_log(
         self,
@@ -1031,20 +1085,33 @@ class Store:
         if container not in main and container not in init:
             raise bad_request(f'container "{container}" is not valid for pod "{pod_name}"')
         statuses = [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
-        cstatus = next((s for s in statuses if s.get("name") == container), None)
-        restarts = int((cstatus or {}).get("restartCount") or 0)
-        known = (namespace, pod_name, container, True) in self.logs
-        if previous and (restarts == 0 or (self.previous_logs_known_only and not known)):
+        cstatus = next((s for s in statuses if s.get("name") == container), None) or {}
+        restarts = int(cstatus.get("restartCount") or 0)
+        state = cstatus.get("state") or {}
+        last_run = bool((cstatus.get("lastState") or {}).get("terminated"))
+        # The kubelet's `validateContainerLogStatus`: `previous` is the lastState container; a
+        # container waiting to restart (CrashLoopBackOff) has no instance of its own, so its current
+        # log is that same last terminated run: during a crash loop both answer the run that crashed.
+        if previous and restarts == 0 and not last_run:
             raise bad_request(f'previous terminated container "{container}" in pod "{pod_name}" not found')
-        state = (cstatus or {}).get("state") or {}
-        if not previous and "waiting" in state and restarts == 0 and not (cstatus or {}).get("lastState"):
+        if "waiting" in state and last_run:
+            text = self.last_run_log(namespace, pod_name, container)
+        elif previous:
+            known = (namespace, pod_name, container, True) in self.logs
+            if self.previous_logs_known_only and not known:
+                raise bad_request(
+                    f'previous terminated container "{container}" in pod "{pod_name}" not found'
+                )
+            text = self.log_text(namespace, pod_name, container, True)
+        elif "waiting" in state:
             reason = state["waiting"].get("reason") or "ContainerCreating"
             raise bad_request(f'container "{container}" in pod "{pod_name}" is waiting to start: {reason}')
-        if cstatus is None and not previous and status.get("phase") == "Pending":
+        elif not cstatus and status.get("phase") == "Pending":
             raise bad_request(
                 f'container "{container}" in pod "{pod_name}" is waiting to start: PodInitializing'
             )
-        text = self.log_text(namespace, pod_name, container, previous)
+        else:
+            text = self.log_text(namespace, pod_name, container, False)
         if tail_lines is not None:
             if tail_lines <= 0:
                 text = ""

@@ -84,6 +84,7 @@ async def call(
         headers=sent,
         data=data,
         timeout=aiohttp.ClientTimeout(total=timeout),
+        ssl=sim.client_ssl_context() or True,
     ) as resp:
         raw = await resp.read()
         return Reply(resp.status, dict(resp.headers), raw)

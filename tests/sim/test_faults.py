@@ -96,7 +96,7 @@ async def test_truncated_chunked_body(start_sim: StartSim, http: aiohttp.ClientS
 async def test_truncated_body_without_length(start_sim: StartSim) -> None:
     sim = await start_sim("healthy", nodes=10)
     sim.set_faults([{"route": "GET /api/v1/nodes", "truncate": "eof"}])
-    reader, writer = await asyncio.open_connection(sim.host, sim.port)
+    reader, writer = await asyncio.open_connection(sim.host, sim.port, ssl=sim.client_ssl_context())
     writer.write(
         f"GET /api/v1/nodes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {sim.token}\r\n\r\n".encode()
     )

@@ -212,7 +212,9 @@ async def call(
     bearer = sim.token if token == "" else token
     if bearer is not None:
         sent["Authorization"] = f"Bearer {bearer}"
-    async with session.request(method, sim.url + path, params=params, headers=sent) as resp:
+    async with session.request(
+        method, sim.url + path, params=params, headers=sent, ssl=sim.client_ssl_context() or True
+    ) as resp:
         return Reply(resp.status, dict(resp.headers), await resp.read())
 
 
@@ -430,7 +432,7 @@ def test_cli_serves_a_dump(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
+        assert url.startswith("https://127.0.0.1:")  # the official client trusts the kubeconfig's CA
         checked = subprocess.run(
             [sys.executable, "-m", "bot", "check", "lab", "--kubeconfig", str(kubeconfig), "--json"],
             capture_output=True,

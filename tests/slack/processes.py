@@ -44,6 +44,7 @@ def sim_process(
             cluster,
             "--kubeconfig-out",
             str(kubeconfig),
+            "--plain-http",  # these tests read /_sim/ and the IKS routes with plain aiohttp clients
             *extra_args,
         ],
         cwd=ROOT,
