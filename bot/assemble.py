@@ -16,7 +16,7 @@ What the builder keeps, whatever the source offers:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -120,6 +120,8 @@ class SnapshotBuilder:
         self._logs: list[ContainerLog] = []
         self._errors: list[ReadError] = []
         self._absent: set[str] = set()
+        self.problems: list[str] = []
+        """Items of a List that could not be decoded (the rest of the List is kept)."""
 
     # --- adding ---------------------------------------------------------------------------
 
@@ -165,7 +167,8 @@ class SnapshotBuilder:
             if probe.items is not None:
                 item_kind = probe.kind.removesuffix("List") if probe.kind.endswith("List") else ""
                 return sum(
-                    self._add_raw_item(raw, item_kind, probe.api_version, where) for raw in probe.items
+                    self._item_or_problem(self._add_raw_item, raw, item_kind, probe.api_version, where)
+                    for raw in probe.items
                 )
             return self._add_one(probe.kind, probe.api_version, doc, where)
         if not isinstance(doc, dict) or ("kind" not in doc and "items" not in doc):
@@ -174,7 +177,8 @@ class SnapshotBuilder:
             list_kind = str(doc.get("kind", ""))
             item_kind = list_kind.removesuffix("List") if list_kind.endswith("List") else ""
             return sum(
-                self._add_one(
+                self._item_or_problem(
+                    self._add_one,
                     str(item.get("kind") or item_kind),
                     str(item.get("apiVersion") or doc.get("apiVersion", "")),
                     item,
@@ -184,6 +188,15 @@ class SnapshotBuilder:
                 if isinstance(item, dict)
             )
         return self._add_one(str(doc.get("kind", "")), str(doc.get("apiVersion", "")), doc, where)
+
+    def _item_or_problem(self, add: Callable[..., int], *args: Any) -> int:
+        """One item of a List: an item that does not decode (a field of an unexpected type) is a
+        problem of its own, named, and the List's other items are still kept."""
+        try:
+            return add(*args)
+        except ValueError as exc:
+            self.problems.append(str(exc))
+            return 0
 
     def _add_raw_item(self, raw: msgspec.Raw, list_item_kind: str, list_api: str, where: str) -> int:
         try:

@@ -783,6 +783,8 @@ class _Loader:
                     truncated=log.truncated,
                 )
             )
+        for problem in builder.problems:  # items that did not decode; their Lists are still read
+            self.problem(problem)
         builder.collected_at = latest_timestamp(objects) or fallback
         missing = self._missing(builder, objects)
         return DumpResult(
