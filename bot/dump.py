@@ -57,6 +57,16 @@ Decisions of this loader:
   nodes' version implies (IKS >= 1.29 and OpenShift: `calico-system`) was dumped. Otherwise a
   default dump (`kube-system` + `default`) of a 1.29 cluster would read as "calico absent
   everywhere".
+* `extras/` (what `scripts/collect-dump` and `calico-bot sim --write-dump --dump-extras` add beside
+  the cluster-info dump): a file there counts as its read by its name, even when kubectl wrote an
+  empty `kind: List` without items (nothing to infer a read from): `extras/<plural>.json` for
+  validating/mutatingwebhookconfigurations, bgpconfigurations, ippools, felixconfigurations, nodes
+  (Calico's), installations, tigerastatuses, leases (kube-node-lease), namespaces, roles and
+  rolebindings (bgp-secret-access), secrets (calico-bgp-password, metadata only);
+  `extras/all-daemonsets.json` (every namespace: where calico-node is, or that it is nowhere) and
+  `extras/sandbox-events.json` (FailedCreatePodSandBox of every namespace). `extras/apis.json`
+  (`kubectl get --raw /apis`, an APIGroupList) tells "CRD not installed" from "not collected": a
+  Calico or operator read whose API group the cluster does not serve is known empty, as a live 404.
 * Limits: 2 GiB of dump data in total (archive members counted from their headers before any is
   read), 200,000 archive members; every file is read into memory whole.
 """
@@ -143,6 +153,32 @@ _YAML_SEP = re.compile(rb"^---[ \t]*(?:#[^\n]*)?\r?$", re.M)
 _TRAILER = re.compile(rb"^Cluster info dumped to [^\n]*$", re.M)
 _GATHER_LOG = re.compile(r"^((?:calico-node|ibm-keepalived-watcher)-[a-z0-9]+)(-cni|-ext)?\.log$")
 _VERSION = re.compile(r"v?(\d+)\.(\d+)")
+_EXTRAS_READS: dict[str, Read] = {
+    "validatingwebhookconfigurations": Read.WEBHOOKS,
+    "mutatingwebhookconfigurations": Read.WEBHOOKS,
+    "bgpconfigurations": Read.BGP_CONFIGURATIONS,
+    "ippools": Read.IP_POOLS,
+    "felixconfigurations": Read.FELIX_CONFIGURATIONS,
+    "nodes": Read.CALICO_NODES,  # under extras/: Calico's nodes.crd.projectcalico.org
+    "installations": Read.INSTALLATIONS,
+    "tigerastatuses": Read.TIGERA_STATUSES,
+    "leases": Read.LEASES,
+    "namespaces": Read.NAMESPACES,
+    "roles": Read.BGP_RBAC,
+    "rolebindings": Read.BGP_RBAC,
+    "secrets": Read.BGP_SECRETS,
+    "all-daemonsets": Read.DAEMONSETS,
+    "sandbox-events": Read.CNI_EVENTS,
+}
+"""`extras/<name>.json` -> the read it is, even when kubectl wrote an empty List (module docstring)."""
+_CRD_READ_GROUPS: dict[Read, str] = {
+    Read.BGP_CONFIGURATIONS: "crd.projectcalico.org",
+    Read.IP_POOLS: "crd.projectcalico.org",
+    Read.FELIX_CONFIGURATIONS: "crd.projectcalico.org",
+    Read.CALICO_NODES: "crd.projectcalico.org",
+    Read.INSTALLATIONS: "operator.tigera.io",
+    Read.TIGERA_STATUSES: "operator.tigera.io",
+}
 
 
 class DumpError(Exception):
@@ -263,6 +299,7 @@ class _PathInfo:
     rank: int = -1  # index in _NS_FILES
     logs: bool = False  # a logs.txt
     pod_log: tuple[str, str, str] | None = None  # (namespace or "", pod, container) of a plain log file
+    extras: str = ""  # the file's name under `extras/` (its read, by name: `_EXTRAS_READS`)
 
 
 @dataclass(eq=False)
@@ -372,6 +409,8 @@ class _Loader:
         self.covered: dict[str, set[str]] = defaultdict(set)  # kind -> namespaces whose list was read
         self.dumped_namespaces: set[str] = set()
         self.log_sources = 0
+        self.extras_reads: set[Read] = set()  # reads an `extras/<name>` List was seen for
+        self.served_groups: set[str] | None = None  # from an APIGroupList (`extras/apis.json`)
         self.other_kube_docs = 0  # Kubernetes documents of kinds the builder does not keep
         self.bytes_read = 0
         self.newest_mtime = 0.0
@@ -705,6 +744,11 @@ class _Loader:
             self.docs.append(_Doc(body, where, seq, 2, info.rel))
             file.group = None
             return
+        if probe.kind == "APIGroupList":
+            self._api_groups(body)
+        extras_read = _EXTRAS_READS.get(info.extras)
+        if extras_read is not None and probe.items is not None:
+            self.extras_reads.add(extras_read)
         list_kind, objects = _objects_of(probe)
         kinds = {(kind, api_version) for kind, api_version, _ in objects}
         if list_kind:
@@ -738,6 +782,16 @@ class _Loader:
             self.docs.append(doc)
         else:
             self.other_kube_docs += 1
+
+    def _api_groups(self, body: bytes | dict[str, Any]) -> None:
+        try:
+            doc = json.loads(body) if isinstance(body, bytes) else body
+        except ValueError:
+            return
+        groups = doc.get("groups") if isinstance(doc, dict) else None
+        if isinstance(groups, list):
+            names = {str(g.get("name")) for g in groups if isinstance(g, dict) and g.get("name")}
+            self.served_groups = (self.served_groups or set()) | names
 
     # --- building -------------------------------------------------------------------------------
 
@@ -795,14 +849,21 @@ class _Loader:
         present = {
             r
             for r in Read
-            if r not in _SCOPED and r not in _EVENT_READS and (r in self.reads or builder.seen(r))
+            if r not in _SCOPED
+            and r not in _EVENT_READS
+            and (r in self.reads or r in self.extras_reads or builder.seen(r))
         }
+        if self.served_groups is not None:  # the API groups the cluster served: a CRD not installed
+            for read, group in _CRD_READ_GROUPS.items():
+                if group not in self.served_groups and read not in present:
+                    builder.mark_absent_kind(read)
+                    present.add(read)
         events = self.covered.get("Event", set())
         if "default" in events:
             present.add(Read.NODE_EVENTS)
         if events & set(CALICO_NAMESPACES):
             present.add(Read.CALICO_EVENTS)
-        if events:  # the sandbox failures of the dumped namespaces: as much as a dump can hold
+        if events or Read.CNI_EVENTS in self.extras_reads:  # the dumped namespaces' sandbox failures at least
             present.add(Read.CNI_EVENTS)
         if self.log_sources:
             present.add(Read.LOGS)
@@ -819,6 +880,8 @@ class _Loader:
                     "it holds, so calico pods, DaemonSets and Deployments count as not read (dump again with "
                     "--namespaces default,kube-system,calico-system,tigera-operator)"
                 )
+        if Read.DAEMONSETS in self.extras_reads:
+            present.add(Read.DAEMONSETS)
         return [read for read in Read if read not in present]
 
     def _calico_located(self, objects: Snapshot, expected: str | None) -> bool:
@@ -829,6 +892,10 @@ class _Loader:
             self.dumped_namespaces | self.covered.get("Pod", set()) | self.covered.get("DaemonSet", set())
         )
         if set(CALICO_NAMESPACES) <= dumped or dumped & {"kube-public", "kube-node-lease"}:
+            return True
+        if (
+            Read.DAEMONSETS in self.extras_reads
+        ):  # every namespace's DaemonSets: calico-node is found or nowhere
             return True
         return expected is not None and expected in dumped
 
@@ -886,6 +953,8 @@ def _path_info(rel: str) -> _PathInfo | None:
         return _PathInfo(rel=rel, namespace=parts[-2], rank=_NS_FILES.index(stem))
     if lower == "logs.txt":
         return _PathInfo(rel=rel, logs=True)
+    if len(parts) >= 2 and parts[-2] == "extras" and ext in ("json", "yaml", "yml"):
+        return _PathInfo(rel=rel, extras=stem)
     if ext == "log":
         gathered = _GATHER_LOG.match(name)
         if gathered is not None:  # the runbook's `kubectl logs … > calico-node-XXXXX[-cni|-ext].log`

@@ -1321,6 +1321,7 @@ def _node_unknown(store: Store, name: str) -> bool:
 
 
 def _write_extras(store: Store, directory: Path, namespaces: Sequence[str]) -> None:
+    """What `scripts/collect-dump` writes under `DIR/extras/` (the same names, read by `bot.dump`)."""
     calico_ns = ("calico-system", "kube-system")
     for plural, group, scope in (
         ("validatingwebhookconfigurations", "admissionregistration.k8s.io", None),
@@ -1347,6 +1348,13 @@ def _write_extras(store: Store, directory: Path, namespaces: Sequence[str]) -> N
         assert rt is not None
         items = [obj.doc() for ns in calico_ns for obj in store.objects(rt, ns)]
         _write_json(directory / f"{plural}.json", _list_doc(store, rt, None, items))
+    _write_json(directory / "all-daemonsets.json", _list_doc(store, DAEMONSETS, None))
+    events_rt = find_type("", "events")
+    assert events_rt is not None
+    sandbox = [
+        obj.doc() for obj in store.objects(events_rt) if obj.field("reason") == "FailedCreatePodSandBox"
+    ]
+    _write_json(directory / "sandbox-events.json", _list_doc(store, events_rt, None, sandbox))
     secrets_rt = find_type("", "secrets")
     assert secrets_rt is not None
     meta_only = [

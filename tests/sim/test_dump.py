@@ -123,6 +123,8 @@ def test_dump_extras(tmp_path: Path) -> None:
         "rolebindings",
         "secrets",
         "apis",
+        "all-daemonsets",
+        "sandbox-events",
     }
     assert {p.stem for p in extras.glob("*.json")} == expected
     calico_nodes = json.loads((extras / "nodes.json").read_text())
