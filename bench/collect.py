@@ -1,18 +1,28 @@
-"""Benchmark: collect + diagnose a healthy simulated cluster, against two references, in one run.
+"""Benchmark: collect + diagnose a healthy simulated cluster, in-process and as the user runs it.
 
     .venv/bin/python bench/collect.py                 # 100, 1,000 and 5,000 workers, 20 ms per request
     .venv/bin/python bench/collect.py --sizes 100 --latency-ms 5
+    .venv/bin/python bench/collect.py --sizes 5000 --repeat 3 --modes cli floor baseline
 
 For each size a simulator (`calico-bot sim`, its own process) serves a healthy cluster with the
-given latency on every request. Three measurements, each in a fresh process so peak RSS is its own:
+given latency on every request. Each measurement is a fresh process; its wall time ("process s",
+interpreter start and imports included) and peak RSS come from the outside (os.wait4), and the
+modes that run code of this script also report the wall time of the measured work alone
+("in-proc s", imports and client set-up excluded):
 
-- calico   — calico-bot's collector (the read plan, raw bytes, typed msgspec decoding) + diagnose();
-- floor    — the same requests with the same concurrency, the bodies only parsed as generic JSON
-             (msgspec, the fastest generic parser here) into dicts;
-- download — the same requests, bodies not parsed at all (the network + HTTP client lower bound);
-- baseline — the same lists through the `kubernetes` client's generated models (list_node(), …).
+- calico    — calico-bot's collector (the read plan, raw bytes, typed msgspec decoding) + diagnose();
+- floor     — the same requests with the same concurrency and the same HTTP client, the bodies only
+              parsed as generic JSON (msgspec, the fastest generic parser here) into dicts;
+- download  — the same requests, bodies not parsed at all (the network + HTTP client lower bound);
+- baseline  — the same lists through the `kubernetes` client's generated models (list_node(), …);
+- cli       — the command itself: `python -m bot check CLUSTER --kubeconfig K --json`;
+- bigresult — the same check with `asyncio.run` returning the whole CheckResult, as the CLI did
+              before: on Python 3.11 asyncio.run builds the repr of the main task (its result
+              included) when it restores the SIGINT handler. Shows what that cost, in this run.
 
-It prints wall time, API requests, bytes, peak RSS, and the ratios calico/floor and baseline/calico.
+It prints, per size, the in-process ratios (calico/floor, baseline/calico) and the whole-process
+ones the issue sets targets for at 5,000 workers: cli/floor ≤ 1.5× (both as processes),
+baseline/cli ≥ 5× (both as processes), cli peak RSS ≤ 400 MB; then a summary table of all sizes.
 A script, not a test: the numbers go into the issue notes.
 """
 
@@ -20,21 +30,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import resource
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-MODES = ("calico", "floor", "download", "baseline")
+MODES = ("calico", "floor", "download", "baseline", "cli", "bigresult")
+TARGET_SIZE = 5000  # the targets are set for this many workers
+TARGET_FLOOR_RATIO = 1.5  # cli / floor, whole processes, at most
+TARGET_BASELINE_RATIO = 5.0  # baseline / cli, whole processes, at least
+TARGET_RSS_MB = 400.0  # cli peak RSS, at most
 
 
 # --- the measured work, one mode per process --------------------------------------------------
@@ -189,9 +206,22 @@ def _run_baseline(kubeconfig: str, cluster: str) -> dict[str, Any]:
     return {"wall": wall, "objects": sum(len(r) for r in results if isinstance(r, list))}
 
 
+def _run_bigresult(kubeconfig: str, cluster: str) -> dict[str, Any]:
+    """The check as `calico-bot check` ran it before: asyncio.run returns the whole CheckResult."""
+    from bot.checking import ClusterAccess, run_check
+
+    start = time.perf_counter()
+    result = asyncio.run(run_check(cluster, ClusterAccess(kubeconfig=kubeconfig)))
+    size = len(result.diagnosis.to_json())
+    wall = time.perf_counter() - start
+    return {"wall": wall, "verdict": result.diagnosis.verdict, "json_bytes": size}
+
+
 def _measure(mode: str, kubeconfig: str, cluster: str) -> None:
     if mode == "calico":
         result = asyncio.run(_run_calico(kubeconfig, cluster))
+    elif mode == "bigresult":
+        result = _run_bigresult(kubeconfig, cluster)
     elif mode == "floor":
         result = asyncio.run(_run_floor(kubeconfig, cluster))
     elif mode == "download":
@@ -205,63 +235,231 @@ def _measure(mode: str, kubeconfig: str, cluster: str) -> None:
 # --- the orchestration ---------------------------------------------------------------------
 
 
-def _sim_get(url: str, path: str, token: str, method: str = "GET") -> Any:
-    request = urllib.request.Request(url + path, method=method, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = response.read()
-    return json.loads(body) if body else None
+@dataclass
+class Sim:
+    """A `calico-bot sim` process and how to reach it (over TLS with its own CA when it says so)."""
+
+    proc: subprocess.Popen[bytes]
+    kubeconfig: str
+    cluster: str
+    url: str
+    token: str
+    tls: ssl.SSLContext | None
+
+    def call(self, path: str, method: str = "GET") -> Any:
+        request = urllib.request.Request(
+            self.url + path, method=method, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30, context=self.tls) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def requests(self) -> tuple[int, int]:
+        """API requests and response bytes since the last reset of its log."""
+        log = self.call("/_sim/requests")
+        routes = log.get("routes", log) if isinstance(log, dict) else {}
+        count = sum(int(v.get("count", 0)) for v in routes.values())
+        size = sum(int(v.get("bytes", 0)) for v in routes.values())
+        return count, size
 
 
-def _start_sim(nodes: int, latency_ms: int, workdir: Path) -> tuple[subprocess.Popen[bytes], str, str, str]:
-    kubeconfig = workdir / f"sim-{nodes}.kubeconfig"
-    cluster = f"bench-{nodes}"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "sim",
-            "--scenario",
-            "healthy",
-            "--nodes",
-            str(nodes),
-            "--latency-ms",
-            str(latency_ms),
-            "--cluster",
-            cluster,
-            "--kubeconfig-out",
-            str(kubeconfig),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+def _sim_from_kubeconfig(proc: subprocess.Popen[bytes], path: Path) -> Sim:
+    import yaml
+
+    config = yaml.safe_load(path.read_text())
+    cluster = config["clusters"][0]["cluster"]
+    ca = cluster.get("certificate-authority-data")
+    tls = ssl.create_default_context(cadata=base64.b64decode(ca).decode()) if ca else None
+    return Sim(
+        proc=proc,
+        kubeconfig=str(path),
+        cluster=config["contexts"][0]["name"],
+        url=cluster["server"],
+        token=config["users"][0]["user"]["token"],
+        tls=tls,
     )
-    deadline = time.time() + 120
+
+
+def _start_sim(nodes: int, latency_ms: int, workdir: Path) -> Sim:
+    kubeconfig = workdir / f"sim-{nodes}.kubeconfig"
+    command = ["sim", "--scenario", "healthy", "--nodes", str(nodes), "--latency-ms", str(latency_ms)]
+    command += ["--cluster", f"bench-{nodes}", "--kubeconfig-out", str(kubeconfig)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", *command], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.time() + 180
     while time.time() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"simulator exited: {proc.stderr.read().decode() if proc.stderr else ''}")
         if kubeconfig.exists():
-            import yaml
-
-            config = yaml.safe_load(kubeconfig.read_text())
-            url = config["clusters"][0]["cluster"]["server"]
-            token = config["users"][0]["user"]["token"]
             try:
-                _sim_get(url, "/version", token)
-                return proc, str(kubeconfig), url, token
-            except OSError:
-                pass
+                sim = _sim_from_kubeconfig(proc, kubeconfig)
+                sim.call("/version")
+                return sim
+            except (OSError, KeyError, IndexError, TypeError, ValueError):
+                pass  # still being written, or not listening yet
         time.sleep(0.2)
     proc.kill()
-    raise SystemExit("simulator did not start within 120 s")
+    raise SystemExit("simulator did not start within 180 s")
 
 
-def _requests(url: str, token: str) -> tuple[int, int]:
-    log = _sim_get(url, "/_sim/requests", token)
-    routes = log.get("routes", log) if isinstance(log, dict) else {}
-    count = sum(int(v.get("count", 0)) for v in routes.values())
-    size = sum(int(v.get("bytes", 0)) for v in routes.values())
-    return count, size
+def _command(mode: str, kubeconfig: str, cluster: str) -> list[str]:
+    if mode == "cli":
+        return [sys.executable, "-m", "bot", "check", cluster, "--kubeconfig", kubeconfig, "--json"]
+    return [sys.executable, __file__, "--measure", mode, "--kubeconfig", kubeconfig, "--cluster", cluster]
+
+
+def _run_process(command: list[str], workdir: Path) -> dict[str, Any]:
+    """Run one measurement as its own process: its wall time and peak RSS seen from outside."""
+    out_path, err_path = workdir / "stdout", workdir / "stderr"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            command, cwd=ROOT, stdout=out, stderr=err, env={**os.environ, "PYTHONPATH": str(ROOT)}
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "process_wall": wall,
+        "process_rss_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
+        "returncode": proc.returncode,
+        "stdout": out_path.read_text(),
+        "stderr": err_path.read_text(),
+    }
+
+
+def _one_run(mode: str, sim: Sim, workdir: Path) -> dict[str, Any]:
+    sim.call("/_sim/reset-log", method="POST")
+    done = _run_process(_command(mode, sim.kubeconfig, sim.cluster), workdir)
+    lines = done["stdout"].strip().splitlines()
+    if mode == "cli":
+        # 0 healthy, 1 problems: both are a finished check; its output is the diagnosis JSON.
+        if done["returncode"] not in (0, 1) or not lines:
+            raise RuntimeError(f"exit {done['returncode']}: {done['stderr'].strip()[-300:]}")
+        diagnosis = json.loads(lines[-1])
+        result: dict[str, Any] = {"verdict": diagnosis["situations"][0]["id"]}
+    else:
+        if done["returncode"] != 0 or not lines:
+            raise RuntimeError(f"exit {done['returncode']}: {done['stderr'].strip()[-300:]}")
+        result = json.loads(lines[-1])
+    result["process_wall"] = done["process_wall"]
+    result["peak_rss_mb"] = done["process_rss_mb"]
+    result["requests"], result["bytes"] = sim.requests()
+    return result
+
+
+def _measured(mode: str, sim: Sim, workdir: Path, repeat: int) -> dict[str, Any]:
+    """The median run of `repeat` (by whole-process wall time)."""
+    runs = [_one_run(mode, sim, workdir) for _ in range(repeat)]
+    runs.sort(key=lambda r: float(r["process_wall"]))
+    chosen = dict(runs[len(runs) // 2])
+    if repeat > 1:
+        chosen["spread"] = (runs[0]["process_wall"], runs[-1]["process_wall"])
+    return chosen
+
+
+def _row(size: int, mode: str, result: dict[str, Any]) -> str:
+    inproc = f"{result['wall']:>9.2f}" if "wall" in result else f"{'-':>9}"
+    spread = f"  ({result['spread'][0]:.2f}–{result['spread'][1]:.2f})" if "spread" in result else ""
+    verdict = f"   verdict={result['verdict']}" if "verdict" in result else ""
+    return (
+        f"{size:>8} {mode:<9} {inproc} {result['process_wall']:>10.2f} {result['requests']:>9} "
+        f"{result['bytes'] / 1e6:>8.1f} {result['peak_rss_mb']:>12.0f}{verdict}{spread}"
+    )
+
+
+def _ratios(size: int, results: dict[str, dict[str, Any]]) -> list[str]:
+    """The ratios of one size; the whole-process ones marked against the targets at 5,000 workers."""
+
+    def mark(ok: bool) -> str:
+        return ("ok" if ok else "MISSED") if size >= TARGET_SIZE else ""
+
+    calico, floor, base = results.get("calico"), results.get("floor"), results.get("baseline")
+    download, cli, big = results.get("download"), results.get("cli"), results.get("bigresult")
+    lines = []
+    inproc = []
+    if calico and floor:
+        inproc.append(f"calico/floor = {calico['wall'] / floor['wall']:.2f}×")
+    if calico and download:
+        inproc.append(f"calico/download = {calico['wall'] / download['wall']:.2f}×")
+    if calico and base:
+        inproc.append(f"baseline/calico = {base['wall'] / calico['wall']:.1f}× faster")
+    if inproc:
+        lines.append("in-process:    " + "; ".join(inproc))
+    whole = []
+    if cli and floor:
+        ratio = cli["process_wall"] / floor["process_wall"]
+        whole.append(
+            f"cli/floor = {ratio:.2f}× (target ≤ {TARGET_FLOOR_RATIO}×) {mark(ratio <= TARGET_FLOOR_RATIO)}"
+        )
+    if cli and download:
+        whole.append(
+            f"cli/download = {cli['process_wall'] / download['process_wall']:.2f}× (bodies not parsed)"
+        )
+    if cli and base:
+        ratio = base["process_wall"] / cli["process_wall"]
+        whole.append(
+            f"baseline/cli = {ratio:.1f}× faster (target ≥ {TARGET_BASELINE_RATIO:.0f}×) "
+            f"{mark(ratio >= TARGET_BASELINE_RATIO)}"
+        )
+    if cli:
+        rss = cli["peak_rss_mb"]
+        whole.append(
+            f"cli peak RSS {rss:.0f} MB (target ≤ {TARGET_RSS_MB:.0f} MB) {mark(rss <= TARGET_RSS_MB)}"
+        )
+    if cli and big:
+        whole.append(
+            f"bigresult − cli = {big['process_wall'] - cli['process_wall']:+.2f} s, "
+            f"{big['peak_rss_mb'] - cli['peak_rss_mb']:+.0f} MB (the repr of the result)"
+        )
+    if whole:
+        lines.append("whole process: " + "; ".join(whole))
+    return lines
+
+
+def _summary(table: dict[int, dict[str, dict[str, Any]]]) -> list[str]:
+    """All sizes, whole processes: the figures the issue's targets are about."""
+    columns = [
+        ("cli s", "cli", "process_wall", ".2f"),
+        ("floor s", "floor", "process_wall", ".2f"),
+        ("download s", "download", "process_wall", ".2f"),
+        ("baseline s", "baseline", "process_wall", ".2f"),
+        ("cli RSS MB", "cli", "peak_rss_mb", ".0f"),
+        ("bigresult s", "bigresult", "process_wall", ".2f"),
+        ("bigresult MB", "bigresult", "peak_rss_mb", ".0f"),
+    ]
+    ratios = [
+        ("cli/floor", "cli", "floor"),
+        ("cli/download", "cli", "download"),
+        ("baseline/cli", "baseline", "cli"),
+    ]
+    names = [name for name, *_ in columns] + [name for name, *_ in ratios]
+    header = f"{'workers':>8} " + " ".join(f"{name:>{len(name)}}" for name in names)
+    lines = [
+        "",
+        "whole process (python -m bot check CLUSTER --json), median runs:",
+        header,
+        "-" * len(header),
+    ]
+    for size, results in table.items():
+        cells = [
+            format(results[mode][key], fmt) if mode in results else "-" for _name, mode, key, fmt in columns
+        ]
+        cells += [
+            f"{results[top]['process_wall'] / results[bottom]['process_wall']:.2f}×"
+            if top in results and bottom in results
+            else "-"
+            for _name, top, bottom in ratios
+        ]
+        lines.append(
+            f"{size:>8} " + " ".join(f"{cell:>{len(name)}}" for cell, name in zip(cells, names, strict=True))
+        )
+    lines.append(
+        f"targets at {TARGET_SIZE:,} workers: cli/floor ≤ {TARGET_FLOOR_RATIO}×, "
+        f"baseline/cli ≥ {TARGET_BASELINE_RATIO:.0f}×, cli peak RSS ≤ {TARGET_RSS_MB:.0f} MB"
+    )
+    return lines
 
 
 def main() -> int:
@@ -271,6 +469,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--repeat", type=int, default=1, help="runs per mode; the median is shown")
     parser.add_argument("--measure", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--kubeconfig", help=argparse.SUPPRESS)
     parser.add_argument("--cluster", help=argparse.SUPPRESS)
@@ -279,65 +478,37 @@ def main() -> int:
         _measure(args.measure, args.kubeconfig, args.cluster)
         return 0
 
-    rows: list[dict[str, Any]] = []
+    table: dict[int, dict[str, dict[str, Any]]] = {}
     print(
-        f"collect + diagnose, healthy simulated cluster, {args.latency_ms} ms per request, python {sys.version.split()[0]}"
+        f"collect + diagnose, healthy simulated cluster, {args.latency_ms} ms per request, "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, median of {args.repeat}"
     )
-    header = f"{'workers':>8} {'mode':<9} {'wall s':>8} {'requests':>9} {'MB':>8} {'peak RSS MB':>12}"
+    header = (
+        f"{'workers':>8} {'mode':<9} {'in-proc s':>9} {'process s':>10} {'requests':>9} {'MB':>8} "
+        f"{'peak RSS MB':>12}"
+    )
     print(header)
     print("-" * len(header))
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            proc, kubeconfig, url, token = _start_sim(size, args.latency_ms, Path(tmp))
+            sim = _start_sim(size, args.latency_ms, Path(tmp))
             try:
                 results: dict[str, dict[str, Any]] = {}
                 for mode in args.modes:
-                    _sim_get(url, "/_sim/reset-log", token, method="POST")
-                    done = subprocess.run(
-                        [
-                            sys.executable,
-                            __file__,
-                            "--measure",
-                            mode,
-                            "--kubeconfig",
-                            kubeconfig,
-                            "--cluster",
-                            f"bench-{size}",
-                        ],
-                        capture_output=True,
-                        text=True,
-                        cwd=ROOT,
-                        env={**os.environ, "PYTHONPATH": str(ROOT)},
-                    )
-                    if done.returncode != 0:
-                        print(f"{size:>8} {mode:<9} FAILED: {done.stderr.strip().splitlines()[-1:]}")
+                    try:
+                        result = _measured(mode, sim, Path(tmp), args.repeat)
+                    except RuntimeError as exc:
+                        print(f"{size:>8} {mode:<9} FAILED: {exc}")
                         continue
-                    result = json.loads(done.stdout.strip().splitlines()[-1])
-                    result["requests"], result["bytes"] = _requests(url, token)
                     results[mode] = result
-                    rows.append({"size": size, "mode": mode, **result})
-                    print(
-                        f"{size:>8} {mode:<9} {result['wall']:>8.2f} {result['requests']:>9} "
-                        f"{result['bytes'] / 1e6:>8.1f} {result['peak_rss_mb']:>12.0f}"
-                        + (f"   verdict={result['verdict']}" if "verdict" in result else "")
-                    )
-                calico, floor, base = results.get("calico"), results.get("floor"), results.get("baseline")
-                ratios = []
-                download = results.get("download")
-                if calico and floor:
-                    ratios.append(f"calico/floor = {calico['wall'] / floor['wall']:.2f}× (target ≤ 1.5×)")
-                if calico and download:
-                    ratios.append(f"calico/download = {calico['wall'] / download['wall']:.2f}×")
-                if calico and base:
-                    ratios.append(
-                        f"baseline/calico = {base['wall'] / calico['wall']:.1f}× faster (target ≥ 5×)"
-                    )
-                if calico:
-                    ratios.append(f"peak RSS {calico['peak_rss_mb']:.0f} MB (target < 400 MB)")
-                print(f"{'':>8} ratios: " + "; ".join(ratios))
+                    print(_row(size, mode, result), flush=True)
+                table[size] = results
+                for line in _ratios(size, results):
+                    print(f"{'':>8} {line}")
             finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+                sim.proc.terminate()
+                sim.proc.wait(timeout=30)
+    print("\n".join(_summary(table)))
     return 0
 
 
