@@ -507,7 +507,7 @@ class ClusterBuilder:
                 variables = self.worker_variables(w)
                 b = w.broken
                 store.put(self._override(decode(node), b.node, variables), rtype=NODES, bump=False)
-                pod_doc = self._override(decode(pod), b.calico_node, variables)
+                pod_doc = api_defaults(self._override(decode(pod), b.calico_node, variables), pod=True)
                 w.values["pod_name"] = str(pod_doc["metadata"]["name"])  # a scenario may pin the name
                 w.values["pod_uid"] = str(pod_doc["metadata"].get("uid", w.values["pod_uid"]))
                 store.put(pod_doc, rtype=PODS, bump=False)
@@ -601,7 +601,7 @@ class ClusterBuilder:
         doc: Json = decode(self._render("pod", values))
         if broken and w.broken is not None:
             variables = self.worker_variables(w) | {"pod": values["pod_name"], "pod_uid": values["pod_uid"]}
-            doc = self._override(doc, w.broken.calico_node, variables)
+            doc = api_defaults(self._override(doc, w.broken.calico_node, variables), pod=True)
         w.values["pod_name"], w.values["pod_uid"] = values["pod_name"], values["pod_uid"]
         return doc
 
@@ -2285,6 +2285,7 @@ class ClusterBuilder:
                     f"{self.scenario.source}: objects[{index}]: {rt.kind} needs metadata.namespace"
                 )
             self.pinned.add((rt.key, ns, str(meta["name"])))
+            api_defaults(doc, pod=rt is PODS)
             existing = self.store.find(rt, ns, str(meta["name"]))
             if delete:
                 self.store.remove(rt, ns, str(meta["name"]))
@@ -2502,6 +2503,25 @@ class ClusterBuilder:
             self.by_node.get(node),
             [w.name for w in self.workers[:6] if w.name != node],
         )
+
+
+_PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
+
+
+def api_defaults(doc: Json, *, pod: bool) -> Json:
+    """The defaults the apiserver fills into a stored pod spec (here: the probes' thresholds and
+    periods), for a Pod (`pod`) or a workload's pod template given by a scenario."""
+    spec = doc.get("spec") or {}
+    template = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), dict) else None
+    for pod_spec in (spec if pod else None, template):
+        if not isinstance(pod_spec, dict):
+            continue
+        for container in [*(pod_spec.get("initContainers") or []), *(pod_spec.get("containers") or [])]:
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                if isinstance(container.get(probe), dict):
+                    for key, value in _PROBE_DEFAULTS.items():
+                        container[probe].setdefault(key, value)
+    return doc
 
 
 def crash_waiting_containers(pod: Json) -> set[str]:
