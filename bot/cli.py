@@ -9,11 +9,11 @@
 Exit status: 0 healthy, 1 problems found, 2 could not check (bad input, unreachable, no
 permission, something unknown). Bad input is one line on stderr, never a traceback.
 
-Two rules keep the command as fast as the collector (bench/cli.py measures it as a process):
+Two rules keep the command as fast as its collector (bench/collect.py times it as a process):
 
 - every coroutine given to `asyncio.run` does its own output and returns the exit code, a small
   int. Python 3.11's `asyncio.run` builds the repr of the main task, its result included, when it
-  restores the SIGINT handler; the repr of a 5,000-worker CheckResult took seconds and 150 MB.
+  restores the SIGINT handler; the repr of a 5,000-worker CheckResult took 1-2 s and 130-170 MB.
 - a subcommand imports what only it needs where it runs: `sim` (aiohttp's server) is loaded only
   for `calico-bot sim`, the text report only without --json, the Kubernetes client (by bot.kube)
   only when a cluster is opened.
