@@ -1,17 +1,7 @@
-"""Approvals: the record a button points at, who may decide it, and the text that says why.
+"""Who may decide an approval request, and the rule that says so (ARCHITECTURE §7).
 
-Pure: no I/O, no Redis (the Redis adapter is `bot.store`). Times are always passed in (`now`).
-
-An approval is one record with one id, the only thing a Slack button carries (ARCHITECTURE §7):
-
-    pending ──► approved ──► executing ──► succeeded | failed
-       │
-       ├──► denied
-       ├──► expired
-       └──► withdrawn   (by calico-bot: the approval card could not be posted, so nobody could decide)
-
-`bot.store.Store.transition` performs each arrow as one atomic compare-and-set, so any number of
-clicks on any number of replicas moves a record along an arrow once. This module decides whether a
+Pure: no I/O. The record itself and its state machine are `bot.store.records`; the Redis adapter
+is `bot.store.redis_store`. Times are always passed in (`now`). This module decides whether a
 *user* may take the first arrow (`may_decide`); the store decides whether the *record* still can.
 
 Configuration (`ApprovalPolicy.from_env`):
@@ -27,16 +17,14 @@ Configuration (`ApprovalPolicy.from_env`):
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 
 from bot.cards import mention, slack_date
+from bot.store.records import DEFAULT_TTL, Approval, ApprovalState
 from checks.model import READ_ONLY_ACTIONS, ActionKind
 
-DEFAULT_TTL = timedelta(minutes=15)
 MAX_TTL_MINUTES = 24 * 60
 
 ENV_APPROVER_USERS = "CALICO_BOT_APPROVER_USERS"
@@ -46,8 +34,6 @@ ENV_APPROVAL_TTL = "CALICO_BOT_APPROVAL_TTL_MINUTES"
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 GROUP_ID = re.compile(r"^S[A-Z0-9]{2,30}$")
-APPROVAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-"""What an approval id may look like (a button value is checked against it before any lookup)."""
 
 RULE_TWO_PERSON = "two-person rule: requester cannot approve"
 RULE_READ_ONLY = "read-only action: the requester may approve"
@@ -55,183 +41,6 @@ RULE_READ_ONLY = "read-only action: the requester may approve"
 
 def rule_self_allowed(action: ActionKind) -> str:
     return f"self-approval allowed for {action} by configuration"
-
-
-class ApprovalState(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    DENIED = "denied"
-    EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"
-    EXECUTING = "executing"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-TRANSITIONS: Mapping[ApprovalState, frozenset[ApprovalState]] = {
-    ApprovalState.PENDING: frozenset(
-        {ApprovalState.APPROVED, ApprovalState.DENIED, ApprovalState.EXPIRED, ApprovalState.WITHDRAWN}
-    ),
-    ApprovalState.APPROVED: frozenset({ApprovalState.EXECUTING}),
-    ApprovalState.EXECUTING: frozenset({ApprovalState.SUCCEEDED, ApprovalState.FAILED}),
-}
-"""The only arrows there are; every other (from, to) pair is a programming error."""
-
-TERMINAL_STATES = frozenset(
-    {
-        ApprovalState.DENIED,
-        ApprovalState.EXPIRED,
-        ApprovalState.WITHDRAWN,
-        ApprovalState.SUCCEEDED,
-        ApprovalState.FAILED,
-    }
-)
-
-
-def check_transition(from_states: Iterable[ApprovalState], to_state: ApprovalState) -> None:
-    """Raise ValueError unless every `from -> to` is an arrow of the state machine."""
-    sources = list(from_states)
-    if not sources:
-        raise ValueError("a transition needs at least one state to come from")
-    wrong = [f"{s} -> {to_state}" for s in sources if to_state not in TRANSITIONS.get(s, frozenset())]
-    if wrong:
-        raise ValueError(f"not a transition of an approval: {', '.join(wrong)}")
-
-
-class AuditKind(StrEnum):
-    """The `kind` of an audit entry (`bot.store.Store.audit`)."""
-
-    REQUEST = "request"  # someone asked for an action (outcome: pending)
-    DECISION = "decision"  # approved or denied (outcome says which)
-    REFUSAL = "refusal"  # a click or command that was refused (detail says why)
-    EXPIRY = "expiry"  # a request expired undecided
-    WITHDRAWAL = "withdrawal"  # calico-bot withdrew a request nobody could see (detail says why)
-    EXECUTION = "execution"  # the action was applied (outcome: succeeded / failed…)
-    VERIFICATION = "verification"  # the check after the action (outcome: verified / not verified…)
-
-
-def _utc(when: datetime, what: str) -> datetime:
-    if when.tzinfo is None:
-        raise ValueError(f"{what} must be timezone-aware (got {when.isoformat()})")
-    return when.astimezone(UTC)
-
-
-def _parse_time(text: str, what: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"approval field {what!r} is not an ISO time: {text!r}") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Approval:
-    id: str
-    cluster: str
-    action: ActionKind
-    target: str
-    reason: str
-    requester: str
-    created: datetime
-    expires: datetime
-    state: ApprovalState = ApprovalState.PENDING
-    approver: str = ""
-    decided_at: datetime | None = None
-    result: str = ""
-
-    def __post_init__(self) -> None:
-        if not APPROVAL_ID.match(self.id):
-            raise ValueError(f"approval id {self.id!r} is not of the form {APPROVAL_ID.pattern}")
-        object.__setattr__(self, "action", ActionKind(self.action))
-        object.__setattr__(self, "state", ApprovalState(self.state))
-        object.__setattr__(self, "created", _utc(self.created, "created"))
-        object.__setattr__(self, "expires", _utc(self.expires, "expires"))
-        if self.decided_at is not None:
-            object.__setattr__(self, "decided_at", _utc(self.decided_at, "decided_at"))
-        if self.expires < self.created:
-            raise ValueError("an approval cannot expire before it is created")
-
-    @classmethod
-    def new(
-        cls,
-        *,
-        cluster: str,
-        action: ActionKind,
-        target: str,
-        reason: str,
-        requester: str,
-        now: datetime,
-        ttl: timedelta = DEFAULT_TTL,
-        id: str | None = None,
-    ) -> Approval:
-        """A pending request made at `now`, expiring `ttl` later, with a fresh random id."""
-        return cls(
-            id=id or uuid.uuid4().hex,
-            cluster=cluster,
-            action=action,
-            target=target,
-            reason=reason,
-            requester=requester,
-            created=now,
-            expires=now + ttl,
-        )
-
-    def expired_at(self, now: datetime) -> bool:
-        """True when the request is still pending but its time is up."""
-        return self.state == ApprovalState.PENDING and _utc(now, "now") >= self.expires
-
-    def to_fields(self) -> dict[str, str]:
-        """The Redis hash. `expires_ms` (epoch milliseconds) is derived, for the atomic expiry test."""
-        return {
-            "id": self.id,
-            "cluster": self.cluster,
-            "action": str(self.action),
-            "target": self.target,
-            "reason": self.reason,
-            "requester": self.requester,
-            "created": self.created.isoformat(),
-            "expires": self.expires.isoformat(),
-            "expires_ms": str(epoch_ms(self.expires)),
-            "state": str(self.state),
-            "approver": self.approver,
-            "decided_at": self.decided_at.isoformat() if self.decided_at else "",
-            "result": self.result,
-        }
-
-    @classmethod
-    def from_fields(cls, fields: Mapping[str, str]) -> Approval:
-        """The record from its Redis hash; unknown fields are ignored, a missing one is a ValueError."""
-        missing = [
-            name
-            for name in ("id", "cluster", "action", "target", "requester", "created", "expires", "state")
-            if name not in fields
-        ]
-        if missing:
-            raise ValueError(f"approval record lacks {', '.join(missing)}")
-        decided = fields.get("decided_at", "")
-        try:
-            action = ActionKind(fields["action"])
-            state = ApprovalState(fields["state"])
-        except ValueError as exc:
-            raise ValueError(f"approval record {fields.get('id')!r}: {exc}") from None
-        return cls(
-            id=fields["id"],
-            cluster=fields["cluster"],
-            action=action,
-            target=fields["target"],
-            reason=fields.get("reason", ""),
-            requester=fields["requester"],
-            created=_parse_time(fields["created"], "created"),
-            expires=_parse_time(fields["expires"], "expires"),
-            state=state,
-            approver=fields.get("approver", ""),
-            decided_at=_parse_time(decided, "decided_at") if decided else None,
-            result=fields.get("result", ""),
-        )
-
-
-def epoch_ms(when: datetime) -> int:
-    return int(_utc(when, "time").timestamp() * 1000)
 
 
 # =================================================================================================

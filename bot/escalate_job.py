@@ -21,7 +21,6 @@ from bot.check_job import tell_private
 from bot.checking import CheckFailed, CheckResult, ClusterAccess, run_check
 from bot.disclosure import channel_safe, public_text
 from bot.escalation import (
-    AuditEntry,
     EscalationLinks,
     Handoff,
     build_handoff,
@@ -33,7 +32,8 @@ from bot.gather_job import GATHER_AUDIT
 from bot.pagerduty import ROUTING_KEY_ENV, PagerDutySettings, send_event
 from bot.requester import Requester, post_failed
 from bot.slack_api import SlackError, SlackPoster
-from bot.store import Store, StoreUnavailable
+from bot.store.records import AuditEntry
+from bot.store.redis_store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 CROSSPOST_ENV = "CALICO_BOT_ESCALATION_CHANNEL"

@@ -45,6 +45,7 @@ from bot.cards import (
     slack_date,
     slack_len,
 )
+from bot.store.records import AuditEntry
 from checks.model import (
     RUNBOOK_URL,
     Diagnosis,
@@ -125,18 +126,6 @@ class EscalationLinks:
             slack_channel_url=env.get(ENV_SLACK_CHANNEL_URL, "").strip() or SLACK_CHANNEL_URL,
             github_issues_url=env.get(ENV_GITHUB_ISSUES_URL, "").strip() or GITHUB_ISSUES_URL,
         )
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One action calico-bot ran on the cluster, from the audit stream."""
-
-    at: datetime
-    action: str
-    target: str
-    requested_by: str
-    approved_by: str
-    outcome: str
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from bot.disclosure import public_text
 from bot.gather import Bundle, GatherLimits, gather_cluster
 from bot.requester import Requester, post_failed
 from bot.slack_api import SlackError, SlackPoster
-from bot.store import Store, StoreUnavailable
+from bot.store.redis_store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 GATHER_AUDIT = "gather"

@@ -30,27 +30,19 @@ from typing import Any
 
 from bot import cards
 from bot.actions import DEADLINES, KUBE_ACTIONS, ActionError, Plan, apply_action, plan_action, verify
-from bot.approvals import (
-    Approval,
-    ApprovalPolicy,
-    ApprovalState,
-    AuditKind,
-    describe,
-    may_decide,
-    needs_groups,
-    rule_for,
-)
+from bot.approvals import ApprovalPolicy, describe, may_decide, needs_groups, rule_for
 from bot.checking import CheckFailed, ClusterAccess, open_cluster
 from bot.clock import utcnow
 from bot.disclosure import public_text
 from bot.escalate_job import diagnose_for_handoff, page
 from bot.escalation import dedup_key
 from bot.iks import IksClient, IksError, IksSettings
-from bot.jobs import JobQueue
 from bot.pagerduty import PagerDutySettings
+from bot.queue.jobs import JobQueue
 from bot.requester import cannot_post
 from bot.slack_api import SlackError, SlackPoster
-from bot.store import Store, StoreUnavailable
+from bot.store.records import Approval, ApprovalState, AuditKind
+from bot.store.redis_store import Store, StoreUnavailable
 from bot.worker_actions import (
     WORKER_ACTIONS,
     WORKER_DEADLINES,

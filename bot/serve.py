@@ -23,12 +23,12 @@ from aiohttp.typedefs import Middleware
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.jobs import InProcessQueue, JobQueue
 from bot.pagerduty import PagerDutySettings
+from bot.queue.jobs import InProcessQueue, JobQueue
 from bot.remediation import Remediation
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_api import SlackPoster, make_client
-from bot.store import Store, StoreUnavailable
+from bot.store.redis_store import Store, StoreUnavailable
 from handlers.http_guard import refusal_of
 from handlers.slack import Deps, register
 

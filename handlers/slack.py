@@ -28,17 +28,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.approvals import APPROVAL_ID, AuditKind
 from bot.check_job import CheckRequest, run_check_job
 from bot.clock import utcnow
 from bot.escalate_job import EscalateRequest, run_escalate_job
 from bot.gather_job import GatherRequest, run_gather_job
-from bot.jobs import JobQueue
+from bot.queue.jobs import JobQueue
 from bot.remediation import Remediation
 from bot.requester import Requester, tell
 from bot.settings import Settings
 from bot.slack_api import SlackPoster
-from bot.store import StoreUnavailable
+from bot.store.records import APPROVAL_ID, AuditKind
+from bot.store.redis_store import StoreUnavailable
 from handlers.incoming import ACTION_FAMILIES, Incoming, button_value, family_of, family_pattern, incoming
 from handlers.parsing import USAGE, Command, UsageError, Verb, parse, strip_mention
 from handlers.payloads import problem_of

@@ -43,7 +43,6 @@ from bot.escalation import (
     SLACK_URL_MAX,
     TITLE_MAX,
     TRUNCATION_NOTE,
-    AuditEntry,
     EscalationLinks,
     Handoff,
     build_handoff,
@@ -56,6 +55,7 @@ from bot.escalation import (
     paging_status,
 )
 from bot.pagerduty import PagingResult, send_event
+from bot.store.records import AuditEntry
 from checks.model import RUNBOOK_URL, Diagnosis, Severity, Unknown
 from tests.slack.test_cards import (
     NASTY,

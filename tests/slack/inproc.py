@@ -28,10 +28,10 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.jobs import InProcessQueue, JobFn
+from bot.queue.jobs import InProcessQueue, JobFn
 from bot.serve import build_app, build_web_app
 from bot.settings import load_settings
-from bot.store import Store
+from bot.store.redis_store import Store
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.signing import FORM, JSON, sign
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.approvals import Approval, ApprovalState
 from bot.clock import utcnow
+from bot.store.records import Approval, ApprovalState
 from checks.model import ActionKind
 from tests.slack.inproc import REDIS_URL, InProcessBot
 from tests.slack.signing import app_mention_body, block_actions_body, slash_command_body

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.approvals import Approval, ApprovalState
 from bot.clock import utcnow
+from bot.store.records import Approval, ApprovalState
 from checks.model import ActionKind
 from handlers.slack import ACTION_FAMILIES, family_of
 from tests.slack.inproc import REDIS_URL, InProcessBot

@@ -20,10 +20,10 @@ import yaml
 from bot.approvals import ApprovalPolicy
 from bot.checking import ClusterAccess
 from bot.disclosure import HIDDEN, PATH_HIDDEN, channel_safe, public_text
-from bot.jobs import InProcessQueue
+from bot.queue.jobs import InProcessQueue
 from bot.remediation import Remediation
 from bot.slack_api import SlackPoster, make_client
-from bot.store import Store
+from bot.store.redis_store import Store
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.inproc import REDIS_URL, InProcessBot
 from tests.slack.processes import approval_id_of, sim_process

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.approvals import ApprovalState
+from bot.store.records import ApprovalState
 from tests.slack.inproc import REDIS_URL, InProcessBot
 from tests.slack.signing import app_mention_body, block_actions_body, slash_command_body
 

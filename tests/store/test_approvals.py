@@ -9,19 +9,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.approvals import (
-    DEFAULT_TTL,
     RULE_READ_ONLY,
     RULE_TWO_PERSON,
-    Approval,
     ApprovalPolicy,
-    ApprovalState,
     PolicyError,
-    check_transition,
     describe,
     may_decide,
     needs_groups,
     rule_for,
 )
+from bot.store.records import DEFAULT_TTL, Approval, ApprovalState, check_transition
 from checks.model import ActionKind
 
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)

@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.approvals import ApprovalPolicy, ApprovalState
+from bot.approvals import ApprovalPolicy
 from bot.checking import ClusterAccess
-from bot.jobs import InProcessQueue
+from bot.queue.jobs import InProcessQueue
 from bot.remediation import Remediation
 from bot.slack_api import SlackPoster, make_client
-from bot.store import Store
+from bot.store.records import ApprovalState
+from bot.store.redis_store import Store
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.processes import approval_id_of, flushed_redis
 

@@ -17,9 +17,8 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.approvals import Approval, ApprovalState, AuditKind
-from bot.escalation import AuditEntry
-from bot.store import DuplicateApproval, Store, StoreUnavailable, TransitionOutcome
+from bot.store.records import Approval, ApprovalState, AuditEntry, AuditKind
+from bot.store.redis_store import DuplicateApproval, Store, StoreUnavailable, TransitionOutcome
 from checks.model import ActionKind
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

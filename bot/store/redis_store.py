@@ -36,17 +36,18 @@ from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from bot.approvals import (
+from bot.approvals import describe
+from bot.redact import redact
+from bot.store.records import (
     APPROVAL_ID,
     Approval,
     ApprovalState,
+    AuditEntry,
     AuditKind,
+    AuditRecord,
     check_transition,
-    describe,
     epoch_ms,
 )
-from bot.escalation import AuditEntry
-from bot.redact import redact
 
 DEFAULT_PREFIX = "calico-bot:"
 AUDIT_MAXLEN_CLUSTER = 1000
@@ -235,56 +236,6 @@ class TransitionResult:
         if self.outcome == TransitionOutcome.NOT_EXPIRED:
             return f"Not expired yet: {describe(self.approval)}."
         return f"Already {describe(self.approval)}."
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    id: str
-    """The stream entry id (`<ms>-<seq>`)."""
-    cluster: str
-    kind: str
-    actor: str
-    at: datetime
-    action: str = ""
-    target: str = ""
-    approval_id: str = ""
-    outcome: str = ""
-    detail: str = ""
-    requester: str = ""
-    approver: str = ""
-
-    def to_audit_entry(self) -> AuditEntry:
-        """As `bot.escalation.AuditEntry` ("actions taken"); meant for `AuditKind.EXECUTION` records."""
-        return AuditEntry(
-            at=self.at,
-            action=self.action,
-            target=self.target,
-            requested_by=self.requester,
-            approved_by=self.approver,
-            outcome=self.outcome or self.detail,
-        )
-
-    @classmethod
-    def from_stream(cls, entry_id: str, fields: Mapping[str, str]) -> AuditRecord:
-        try:
-            at = datetime.fromisoformat(fields.get("at", ""))
-            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-        except ValueError:
-            at = datetime.fromtimestamp(int(entry_id.split("-")[0]) / 1000, UTC)
-        return cls(
-            id=entry_id,
-            cluster=fields.get("cluster", ""),
-            kind=fields.get("kind", ""),
-            actor=fields.get("actor", ""),
-            at=at,
-            action=fields.get("action", ""),
-            target=fields.get("target", ""),
-            approval_id=fields.get("approval_id", ""),
-            outcome=fields.get("outcome", ""),
-            detail=fields.get("detail", ""),
-            requester=fields.get("requester", ""),
-            approver=fields.get("approver", ""),
-        )
 
 
 class Store:
