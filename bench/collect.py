@@ -63,8 +63,8 @@ def _peak_rss_mb() -> float:
 
 async def _run_calico(kubeconfig: str, cluster: str) -> dict[str, Any]:
     from bot import clock
-    from bot.collect import collect
-    from bot.kube import KubeTransport, resolve_cluster
+    from bot.cluster.collect import collect
+    from bot.cluster.kube import KubeTransport, resolve_cluster
     from checks.diagnose import diagnose
 
     transport = KubeTransport(resolve_cluster(cluster, kubeconfig=kubeconfig))
@@ -86,8 +86,8 @@ async def _run_floor(kubeconfig: str, cluster: str, *, parse: bool = True) -> di
     parse=False, only scanned for the continue token: the pure download floor)."""
     import msgspec
 
-    from bot.collect import GetCall, read_plan
-    from bot.kube import KubeTransport, resolve_cluster
+    from bot.cluster.collect import GetCall, read_plan
+    from bot.cluster.kube import KubeTransport, resolve_cluster
 
     transport = KubeTransport(resolve_cluster(cluster, kubeconfig=kubeconfig))
     limit = asyncio.Semaphore(8)
@@ -208,7 +208,7 @@ def _run_baseline(kubeconfig: str, cluster: str) -> dict[str, Any]:
 
 def _run_bigresult(kubeconfig: str, cluster: str) -> dict[str, Any]:
     """The check as `calico-bot check` ran it before: asyncio.run returns the whole CheckResult."""
-    from bot.checking import ClusterAccess, run_check
+    from bot.cluster.checking import ClusterAccess, run_check
 
     start = time.perf_counter()
     result = asyncio.run(run_check(cluster, ClusterAccess(kubeconfig=kubeconfig)))

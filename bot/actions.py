@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot.collect import Transport
-from bot.kube import TransportError
+from bot.cluster.collect import Transport
+from bot.cluster.kube import TransportError
 from checks.model import ActionKind
 
 BGP_SECRET = "calico-bgp-password"  # noqa: S105 - the secret's name

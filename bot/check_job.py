@@ -17,8 +17,8 @@ import logging
 from dataclasses import dataclass
 
 from bot import cards
-from bot.checking import CheckFailed, ClusterAccess, run_check
-from bot.collect import Progress
+from bot.cluster.checking import CheckFailed, ClusterAccess, run_check
+from bot.cluster.collect import Progress
 from bot.disclosure import channel_safe, public_text
 from bot.requester import Requester, post_failed, tell
 from bot.slack_api import SlackError, SlackPoster

@@ -15,7 +15,7 @@ Two rules keep the command as fast as its collector (bench/collect.py times it a
   int. Python 3.11's `asyncio.run` builds the repr of the main task, its result included, when it
   restores the SIGINT handler; the repr of a 5,000-worker CheckResult took 1-2 s and 130-170 MB.
 - a subcommand imports what only it needs where it runs: `sim` (aiohttp's server) is loaded only
-  for `calico-bot sim`, the text report only without --json, the Kubernetes client (by bot.kube)
+  for `calico-bot sim`, the text report only without --json, the Kubernetes client (by bot.cluster.kube)
   only when a cluster is opened.
 """
 
@@ -30,8 +30,8 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.checking import CheckFailed, CheckResult, ClusterAccess, run_check, run_dump, run_scenario
-from bot.collect import CollectOptions, Progress
+from bot.cluster.checking import CheckFailed, CheckResult, ClusterAccess, run_check, run_dump, run_scenario
+from bot.cluster.collect import CollectOptions, Progress
 from checks.model import Diagnosis
 
 EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_CANNOT_CHECK = 0, 1, 2

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from bot import cards
 from bot.check_job import tell_private
-from bot.checking import CheckFailed, CheckResult, ClusterAccess, run_check
+from bot.cluster.checking import CheckFailed, CheckResult, ClusterAccess, run_check
 from bot.disclosure import channel_safe, public_text
 from bot.escalation import (
     EscalationLinks,

@@ -26,10 +26,10 @@ from typing import Any
 from urllib.parse import quote
 
 from bot import clock
-from bot.checking import CheckFailed, ClusterAccess, check_open, open_cluster
-from bot.collect import Transport
+from bot.cluster.checking import CheckFailed, ClusterAccess, check_open, open_cluster
+from bot.cluster.collect import Transport
+from bot.cluster.kube import TransportError
 from bot.describe import describe_node, describe_pod
-from bot.kube import TransportError
 from bot.redact import decode_and_redact, redact
 
 CALICO_APPS = ("calico-node", "calico-typha", "calico-kube-controllers")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from bot import cards
 from bot.check_job import failure_card, tell_private
-from bot.checking import CheckFailed, ClusterAccess
 from bot.clock import utcnow
+from bot.cluster.checking import CheckFailed, ClusterAccess
 from bot.disclosure import public_text
 from bot.gather import Bundle, GatherLimits, gather_cluster
 from bot.requester import Requester, post_failed

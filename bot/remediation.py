@@ -31,8 +31,8 @@ from typing import Any
 from bot import cards
 from bot.actions import DEADLINES, KUBE_ACTIONS, ActionError, Plan, apply_action, plan_action, verify
 from bot.approvals import ApprovalPolicy, describe, may_decide, needs_groups, rule_for
-from bot.checking import CheckFailed, ClusterAccess, open_cluster
 from bot.clock import utcnow
+from bot.cluster.checking import CheckFailed, ClusterAccess, open_cluster
 from bot.disclosure import public_text
 from bot.escalate_job import diagnose_for_handoff, page
 from bot.escalation import dedup_key

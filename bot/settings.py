@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.approvals import ApprovalPolicy, PolicyError
-from bot.checking import ClusterAccess
+from bot.cluster.checking import ClusterAccess
 from bot.iks import IksConfigError, IksSettings
 from checks.model import ActionKind
 

@@ -21,9 +21,9 @@ from urllib.parse import quote
 import msgspec
 
 from bot.actions import ActionError, Outcome, Plan
-from bot.collect import Transport
+from bot.cluster.collect import Transport
+from bot.cluster.kube import TransportError
 from bot.iks import IksClient, IksError, guard_worker_action, not_ready_share, worker_id_for
-from bot.kube import TransportError
 from checks.model import ActionKind
 from checks.objects import Node
 

@@ -6,7 +6,7 @@ signals the bot depends on visible in one file. Field names follow the API (came
 snake_case here); a missing field decodes to its default, so a trimmed or foreign object never
 crashes a check.
 
-The collector (`bot.collect`) and the dump loader (`bot.dump`) decode raw bytes straight into
+The collector (`bot.cluster.collect`) and the dump loader (`bot.cluster.dump`) decode raw bytes straight into
 these classes with msgspec; checks never see a raw dict of a core object.
 """
 

@@ -1,7 +1,7 @@
 """What one collection read from a cluster (or a dump): the objects, and what could not be read.
 
-A `Snapshot` is the only input of the checks. It is built by `bot.collect` (live API), `bot.dump`
-(a `kubectl cluster-info dump`) or the simulator, always through `bot.assemble`, so the three
+A `Snapshot` is the only input of the checks. It is built by `bot.cluster.collect` (live API), `bot.cluster.dump`
+(a `kubectl cluster-info dump`) or the simulator, always through `bot.cluster.assemble`, so the three
 sources look the same to a check.
 
 Every read has a key (`Read`). A check declares the reads it needs; when one of them failed

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
-from bot.access import Access
+from bot.cluster.rbac import Access
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 

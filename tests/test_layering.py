@@ -15,8 +15,8 @@ PACKAGES = ("checks", "bot", "handlers")
 
 # SDK -> the modules allowed to import it (prefix match on dotted module names).
 OWNERS = {
-    "kubernetes": ("bot.kube",),
-    "urllib3": ("bot.kube",),
+    "kubernetes": ("bot.cluster.kube",),
+    "urllib3": ("bot.cluster.kube",),
     "redis": ("bot.store", "bot.queue"),
     "slack_sdk": ("bot.slack_api", "handlers"),
     "slack_bolt": ("bot.slack_api", "bot.serve", "handlers"),
@@ -43,7 +43,7 @@ def _module_imports() -> dict[str, set[str]]:
 def test_the_scan_sees_the_packages() -> None:
     modules = _module_imports()
     assert "checks.diagnose" in modules
-    assert "kubernetes" in modules["bot.kube"]
+    assert "kubernetes" in modules["bot.cluster.kube"]
 
 
 def test_checks_import_no_io_library() -> None:

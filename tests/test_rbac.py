@@ -1,11 +1,11 @@
 """deploy/rbac.yaml grants exactly what the code uses: nothing it calls is refused, nothing granted is unused.
 
 What the code uses is taken from the code, not from a list kept here:
-- the collector's read plan (`bot.collect.read_plan`, as `bot.access.read_plan_accesses`), so a new
+- the collector's read plan (`bot.cluster.collect.read_plan`, as `bot.cluster.rbac.read_plan_accesses`), so a new
   read demands its grant at once;
 - every request the collector (its log reads too), gather, the Kubernetes actions (plan, apply,
   verify) and the worker actions (plan, verify) send, recorded in front of the real client while
-  they run against the simulator over HTTP; each request becomes what RBAC checks (`bot.access`),
+  they run against the simulator over HTTP; each request becomes what RBAC checks (`bot.cluster.rbac`),
   plus Kubernetes' escalation prevention for the Role and RoleBinding the BGP fix creates;
 - two source scans keep the recording honest: every module that sends API requests is one the
   recording drives, and every API path written in those modules was requested during the recording.
@@ -31,12 +31,12 @@ import pytest
 import yaml
 
 from bot import clock
-from bot.access import Access, access_of, read_plan_accesses
 from bot.actions import apply_action, plan_action, verify
-from bot.collect import collect
+from bot.cluster.collect import collect
+from bot.cluster.kube import KubeTransport, RawResponse, resolve_cluster
+from bot.cluster.rbac import Access, access_of, read_plan_accesses
 from bot.gather import gather
 from bot.iks import IksClient, IksSettings
-from bot.kube import KubeTransport, RawResponse, resolve_cluster
 from bot.sim import SimCluster
 from bot.worker_actions import plan_worker_action, verify_worker
 from checks.diagnose import diagnose
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RBAC_FILE = ROOT / "deploy" / "rbac.yaml"
 BOT = ("ServiceAccount", "calico-bot", "calico-bot")
 # The modules that send Kubernetes API requests; each is driven by `_record` below.
-RECORDED_MODULES = {"bot/collect.py", "bot/gather.py", "bot/actions.py", "bot/worker_actions.py"}
+RECORDED_MODULES = {"bot/cluster/collect.py", "bot/gather.py", "bot/actions.py", "bot/worker_actions.py"}
 CRASHLOOP_WORKER = "10.188.156.137"  # crashloop-one / crashloop-needs-reboot: the bad calico-node
 ROKS_WORKER = "10.240.0.14"  # roks-crio-notready: has an ibm-keepalived-watcher pod
 
@@ -256,8 +256,8 @@ def test_only_the_recorded_modules_send_api_requests() -> None:
     senders = set()
     for path in sorted((ROOT / "bot").rglob("*.py")):
         module = path.relative_to(ROOT).as_posix()
-        if module.startswith("bot/sim/") or module == "bot/kube.py":
-            continue  # the simulator serves the API; bot/kube.py is the transport itself
+        if module.startswith("bot/sim/") or module == "bot/cluster/kube.py":
+            continue  # the simulator serves the API; bot/cluster/kube.py is the transport itself
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Call)

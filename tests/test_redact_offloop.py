@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import assemble, clock, gather, redact
-from bot.collect import collect
-from bot.kube import KubeTransport, resolve_cluster
+from bot import clock, gather, redact
+from bot.cluster import assemble
+from bot.cluster.collect import collect
+from bot.cluster.kube import KubeTransport, resolve_cluster
 from bot.sim import SimCluster
 
 CANARY = "calico-canary-7f3a9c1d2e5b"

@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_dump(args: argparse.Namespace) -> int:
-    from bot.dump import DumpError
+    from bot.cluster.dump import DumpError
     from bot.sim.replay import DumpCluster
 
     for flag, value in (

@@ -39,7 +39,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.dump import RawDump, RawLog, read_raw_dump
+from bot.cluster.dump import RawDump, RawLog, read_raw_dump
 from bot.sim.generate import rtype
 from bot.sim.server import DEFAULT_USER, ApiServer, Route
 from bot.sim.store import (

@@ -17,8 +17,8 @@ import pytest
 
 from bot import clock
 from bot.actions import ActionError, apply_action, plan_action, verify
-from bot.collect import collect
-from bot.kube import KubeTransport, resolve_cluster
+from bot.cluster.collect import collect
+from bot.cluster.kube import KubeTransport, resolve_cluster
 from bot.sim import SimCluster
 from checks.diagnose import diagnose
 from checks.model import ActionKind, SituationId

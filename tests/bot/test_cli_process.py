@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from bot import checking, cli
+from bot import cli
+from bot.cluster import checking
 
 ROOT = Path(__file__).resolve().parents[2]
 DUMP = ROOT / "tests" / "dump" / "fixtures" / "iks129-calico-system"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.checking import CheckFailed, ClusterAccess, run_check
+from bot.cluster.checking import CheckFailed, ClusterAccess, run_check
 from bot.settings import load_settings
 from bot.sim import ScenarioError, SimCluster, builtin_scenario, scenario_names
 

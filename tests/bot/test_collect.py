@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from bot import clock
-from bot.collect import COMPONENT_SAMPLES, MAX_SAMPLED_PODS, CollectOptions, collect
-from bot.kube import KubeTransport, resolve_cluster
+from bot.cluster.collect import COMPONENT_SAMPLES, MAX_SAMPLED_PODS, CollectOptions, collect
+from bot.cluster.kube import KubeTransport, resolve_cluster
 from bot.sim import SimCluster
 from checks.diagnose import diagnose
 from checks.model import SituationId
@@ -178,7 +178,9 @@ async def test_a_server_that_refuses_selectors_is_read_plainly(sim_collect: Any)
     assert snapshot.errors == ()
     assert {p.name for p in snapshot.pods} == {p.name for p in reference.pods}
     assert len(snapshot.namespaces) == len(reference.namespaces)
-    assert sorted(e.metadata.name for e in snapshot.events) == sorted(e.metadata.name for e in reference.events)
+    assert sorted(e.metadata.name for e in snapshot.events) == sorted(
+        e.metadata.name for e in reference.events
+    )
     assert [s.id for s in diagnose(snapshot, now=snapshot.collected_at).situations] == [
         s.id for s in diagnose(reference, now=reference.collected_at).situations
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.checking import STALE_DATA_SECONDS, judgement_time
+from bot.cluster.checking import STALE_DATA_SECONDS, judgement_time
 from tests.factories import NOW, lease, node, snapshot
 
 

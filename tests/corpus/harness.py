@@ -1,8 +1,8 @@
 """Run one corpus case the two ways calico-bot meets clusters, and say how the diagnosis did.
 
-- **dump**: the case's dump directory through `bot.checking.run_dump` (`check --from-dump`);
+- **dump**: the case's dump directory through `bot.cluster.checking.run_dump` (`check --from-dump`);
 - **live**: the same directory served by `bot.sim.replay.DumpCluster` on 127.0.0.1 and read by
-  `bot.checking.run_check` through the real Kubernetes client and a kubeconfig.
+  `bot.cluster.checking.run_check` through the real Kubernetes client and a kubeconfig.
 
 `Outcome` holds what the tests assert and `score.py` prints: the situations in report order, the
 expected evidence quoted (in the text report *and* in the `--json` findings' evidence), and any
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from bot.checking import CheckFailed, CheckResult, ClusterAccess, run_check, run_dump
+from bot.cluster.checking import CheckFailed, CheckResult, ClusterAccess, run_check, run_dump
 from bot.report import render_text
 from bot.sim.replay import DumpCluster
 from tests.corpus.build import write_case_dump

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.dump import load_dump
+from bot.cluster.dump import load_dump
 from tests.corpus import build, score
 from tests.corpus.case import CaseError, load_case, parse_case
 from tests.corpus.objects import Built, build_cluster

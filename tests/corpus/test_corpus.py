@@ -1,8 +1,8 @@
 """The real-world corpus as golden tests: every case in dump mode and in live mode.
 
-Dump mode builds the case's `kubectl cluster-info dump` tree and runs `bot.checking.run_dump`;
+Dump mode builds the case's `kubectl cluster-info dump` tree and runs `bot.cluster.checking.run_dump`;
 live mode serves that same tree with `bot.sim.replay.DumpCluster` on 127.0.0.1 and runs
-`bot.checking.run_check` through a kubeconfig and the real Kubernetes client. Both must name the
+`bot.cluster.checking.run_check` through a kubeconfig and the real Kubernetes client. Both must name the
 expected primary situation first, list every `expect.also`, quote every `expect.evidence` string in
 the text report and in the `--json` evidence, never call a broken cluster healthy, and (live) give
 the same situations as dump mode. Cases are expected to fail while the diagnosis learns them:

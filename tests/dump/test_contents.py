@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.dump import DumpResult, load_dump
+from bot.cluster.dump import DumpResult, load_dump
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DIR129 = FIXTURES / "iks129-calico-system"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-import bot.dump
-from bot.dump import DumpError, load_dump
+import bot.cluster.dump
+from bot.cluster.dump import DumpError, load_dump
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DIR129 = FIXTURES / "iks129-calico-system"
@@ -129,7 +129,7 @@ def test_unsafe_member_paths_are_refused(tmp_path: Path) -> None:
 
 def test_archive_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _targz(tmp_path / "dump.tgz", {})
-    monkeypatch.setattr(bot.dump, "MAX_DUMP_BYTES", 100_000)
+    monkeypatch.setattr(bot.cluster.dump, "MAX_DUMP_BYTES", 100_000)
     assert _message(path).startswith(f"{path}: more than 100,000 bytes of dump data; refusing to read it")
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.dump import load_dump
+from bot.cluster.dump import load_dump
 from checks.snapshot import Snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.dump import MAX_LOG_BYTES, MAX_LOG_LINES, load_dump
+from bot.cluster.dump import MAX_LOG_BYTES, MAX_LOG_LINES, load_dump
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DIR129 = FIXTURES / "iks129-calico-system"

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from bot import clock
+from bot.cluster.kube import KubeTransport, resolve_cluster
 from bot.gather import Bundle, GatherLimits, gather
-from bot.kube import KubeTransport, resolve_cluster
 from bot.sim import SimCluster
 
 CANARY = "calico-canary-7f3a9c1d2e5b"

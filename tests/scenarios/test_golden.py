@@ -1,10 +1,10 @@
 """Golden diagnoses of the built-in scenarios, one table row per scenario.
 
 Each row is run through both ways the bot reads a cluster:
-- live: the simulator serves the scenario over HTTP, `bot.collect.collect` reads it through the
+- live: the simulator serves the scenario over HTTP, `bot.cluster.collect.collect` reads it through the
   official client's transport, `checks.diagnose.diagnose` judges the snapshot;
 - dump: the same simulator writes `kubectl cluster-info dump --output-directory` (plus the extras
-  the bot reads), `bot.dump.load_dump` loads it, `diagnose` judges it.
+  the bot reads), `bot.cluster.dump.load_dump` loads it, `diagnose` judges it.
 Both must give the row's situations in the runbook's order and its exit code, and the dump must
 agree with the live read. The key evidence (literal strings from the cluster) is checked on the
 live diagnosis, which also has the previous container logs a dump never holds.
@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from bot import clock
-from bot.collect import collect
-from bot.dump import load_dump
-from bot.kube import KubeTransport, resolve_cluster
+from bot.cluster.collect import collect
+from bot.cluster.dump import load_dump
+from bot.cluster.kube import KubeTransport, resolve_cluster
 from bot.sim import SimCluster, load_scenario, scenario_names
 from bot.sim.generate import PODS
 from bot.sim.store import type_for_object

@@ -147,7 +147,7 @@ def test_dump_extras(tmp_path: Path) -> None:
 
 
 def test_project_dump_loader_reads_the_dump(tmp_path: Path) -> None:
-    from bot.dump import load_dump
+    from bot.cluster.dump import load_dump
 
     out = SimCluster("demo", now=NOW).write_cluster_info_dump(tmp_path / "demo")
     result = load_dump(out, cluster="demo")

@@ -19,8 +19,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.checking import CheckResult, ClusterAccess, run_check
-from bot.dump import DumpError
+from bot.cluster.checking import CheckResult, ClusterAccess, run_check
+from bot.cluster.dump import DumpError
 from bot.redact import redact
 from bot.sim import SimCluster
 from bot.sim.generate import DAEMONSETS, PODS

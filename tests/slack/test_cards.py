@@ -644,8 +644,8 @@ def test_no_workers_read() -> None:
 async def read_sim(scenario: str, nodes: int | None = None) -> Snapshot:
     """The simulator serving `scenario`, read by the real collector (as `calico-bot check --sim`)."""
     from bot import clock
-    from bot.collect import collect
-    from bot.kube import KubeTransport, resolve_cluster
+    from bot.cluster.collect import collect
+    from bot.cluster.kube import KubeTransport, resolve_cluster
     from bot.sim import SimCluster
 
     async with SimCluster(scenario, nodes=nodes) as sim:

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from bot.approvals import ApprovalPolicy
-from bot.checking import ClusterAccess
+from bot.cluster.checking import ClusterAccess
 from bot.disclosure import HIDDEN, PATH_HIDDEN, channel_safe, public_text
 from bot.queue.jobs import InProcessQueue
 from bot.remediation import Remediation

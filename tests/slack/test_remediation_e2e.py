@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 import yaml
 
-from bot.kube import KubeTransport, resolve_cluster
+from bot.cluster.kube import KubeTransport, resolve_cluster
 from tests.slack.fake_slack import Call, FakeSlack
 from tests.slack.processes import FORM, SECRET, Bot, approval_id_of, flushed_redis, serve_process, sim_process
 from tests.slack.signing import block_actions_body, sign

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.approvals import ApprovalPolicy
-from bot.checking import ClusterAccess
+from bot.cluster.checking import ClusterAccess
 from bot.queue.jobs import InProcessQueue
 from bot.remediation import Remediation
 from bot.slack_api import SlackPoster, make_client

@@ -90,7 +90,7 @@ from typing import Any, Literal
 import msgspec
 import yaml
 
-from bot.assemble import SnapshotBuilder, latest_timestamp, read_and_type
+from bot.cluster.assemble import SnapshotBuilder, latest_timestamp, read_and_type
 from checks.objects import Node
 from checks.snapshot import CALICO_NAMESPACES, ContainerLog, Read, Snapshot
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from bot.collect import ListCall, read_plan
+from bot.cluster.collect import ListCall, read_plan
 
 _WRITE_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
 
@@ -80,7 +80,7 @@ def _name_from_field_selector(selector: str) -> str:
 
 
 def read_plan_accesses() -> tuple[Access, ...]:
-    """The collector's fixed reads (`bot.collect.read_plan`) as the authorizer sees them."""
+    """The collector's fixed reads (`bot.cluster.collect.read_plan`) as the authorizer sees them."""
     return tuple(
         access_of("GET", call.path, call.params if isinstance(call, ListCall) else ()) for call in read_plan()
     )

@@ -15,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 
 from bot import clock
-from bot.assemble import latest_timestamp
-from bot.collect import CollectOptions, Progress, collect
-from bot.kube import ClusterConfigError, ClusterNotFound, KubeTransport, resolve_cluster
+from bot.cluster.assemble import latest_timestamp
+from bot.cluster.collect import CollectOptions, Progress, collect
+from bot.cluster.kube import ClusterConfigError, ClusterNotFound, KubeTransport, resolve_cluster
 from checks.common import human_age
 from checks.diagnose import diagnose
 from checks.model import Diagnosis
@@ -224,7 +224,7 @@ async def run_scenario(
 
 
 def run_dump(path: str, *, cluster: str | None) -> CheckResult:
-    from bot.dump import DumpError, load_dump
+    from bot.cluster.dump import DumpError, load_dump
 
     try:
         loaded = load_dump(path, cluster=cluster)

@@ -6,7 +6,7 @@ Every call has a timeout, concurrency is bounded, and a failed call is recorded 
 (`errors`) so the checks report "unknown" instead of "healthy". A list that expires mid-way
 (410 Gone) is restarted from the first page.
 
-The collector speaks to a `Transport` (bot.kube.KubeTransport in production; anything with the
+The collector speaks to a `Transport` (bot.cluster.kube.KubeTransport in production; anything with the
 same `request` method in tests), and decodes pages and redacts logs off the event loop.
 """
 
@@ -23,8 +23,8 @@ from typing import Any, Protocol
 
 import msgspec
 
-from bot.assemble import SnapshotBuilder, decode_page
-from bot.kube import RawResponse, TransportError
+from bot.cluster.assemble import SnapshotBuilder, decode_page
+from bot.cluster.kube import RawResponse, TransportError
 from bot.redact import decode_and_redact
 from checks.objects import (
     CALICO_KUBE_CONTROLLERS,
