@@ -238,7 +238,7 @@ async def _run_check(args: argparse.Namespace, show_progress: bool) -> CheckResu
 
 
 def _cmd_gather(args: argparse.Namespace) -> int:
-    from bot.gather import GatherLimits, gather_cluster
+    from bot.escalation.gather import GatherLimits, gather_cluster
 
     if args.tail_lines < 1 or args.max_total_mb <= 0:
         raise UsageProblem("--tail-lines and --max-total-mb must be positive")
@@ -264,8 +264,8 @@ def _cmd_gather(args: argparse.Namespace) -> int:
 
 
 def _cmd_escalate(args: argparse.Namespace) -> int:
-    from bot.escalate_job import diagnose_for_handoff, handoff_for, page
-    from bot.pagerduty import PagerDutySettings
+    from bot.escalation.escalate import diagnose_for_handoff, handoff_for, page
+    from bot.escalation.pagerduty import PagerDutySettings
 
     access = ClusterAccess(
         kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir, timeout=args.timeout

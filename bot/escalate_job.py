@@ -1,7 +1,7 @@
 """Escalation: the hand-off for armada-network, from the terminal (`calico-bot escalate`) and Slack
 (`/calico escalate`, the card's Escalate button).
 
-The hand-off is built from a fresh diagnosis (bot.escalation, pure). Paging PagerDuty is optional
+The hand-off is built from a fresh diagnosis (bot.escalation.handoff, pure). Paging PagerDuty is optional
 and changes who gets woken up, so it is treated like a destructive action: in Slack it needs the
 approval flow, which is not built yet — the hand-off says so and nobody is paged; from a terminal
 `--page` is the operator's own explicit decision. A PagerDuty failure never stops the hand-off.
@@ -13,23 +13,17 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import cards
 from bot.check_job import tell_private
-from bot.cluster.checking import CheckFailed, CheckResult, ClusterAccess, run_check
+from bot.cluster.checking import CheckFailed, ClusterAccess
 from bot.disclosure import channel_safe, public_text
-from bot.escalation import (
-    EscalationLinks,
-    Handoff,
-    build_handoff,
+from bot.escalation.escalate import diagnose_for_handoff, handoff_for
+from bot.escalation.handoff import (
     handoff_message,
-    pagerduty_event,
-    paging_status,
 )
 from bot.gather_job import GATHER_AUDIT
-from bot.pagerduty import ROUTING_KEY_ENV, PagerDutySettings, send_event
 from bot.requester import Requester, post_failed
 from bot.slack_api import SlackError, SlackPoster
 from bot.store.records import AuditEntry
@@ -55,41 +49,6 @@ class EscalateRequest:
     @property
     def requester(self) -> Requester:
         return Requester(self.channel, self.user, self.response_url)
-
-
-async def diagnose_for_handoff(cluster: str, access: ClusterAccess) -> CheckResult:
-    """A fresh diagnosis; a cluster that could not be read still yields its (unknown) diagnosis."""
-    try:
-        return await run_check(cluster, access)
-    except CheckFailed as failed:
-        if failed.result is None:
-            raise
-        return failed.result
-
-
-async def page(result: CheckResult, settings: PagerDutySettings | None) -> tuple[bool, str]:
-    """Trigger PagerDuty for the diagnosed cluster; (ok, the paging line for the hand-off)."""
-    if settings is None:
-        return False, f"Paging: not configured ({ROUTING_KEY_ENV} is not set)."
-    event = pagerduty_event(result.diagnosis, routing_key=settings.routing_key)
-    outcome = await send_event(event, url=settings.events_url)
-    return outcome.ok, paging_status(outcome)
-
-
-def handoff_for(
-    result: CheckResult,
-    *,
-    requested_by: str | None,
-    actions: Sequence[AuditEntry] = (),
-    bundle_name: str | None = None,
-) -> Handoff:
-    return build_handoff(
-        result.diagnosis,
-        links=EscalationLinks.from_env(os.environ),
-        actions=actions,
-        bundle_name=bundle_name,
-        requested_by=requested_by,
-    )
 
 
 PAGE_BUTTON = "calico_action:page"

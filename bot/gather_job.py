@@ -14,7 +14,7 @@ from bot.check_job import failure_card, tell_private
 from bot.clock import utcnow
 from bot.cluster.checking import CheckFailed, ClusterAccess
 from bot.disclosure import public_text
-from bot.gather import Bundle, GatherLimits, gather_cluster
+from bot.escalation.gather import Bundle, GatherLimits, gather_cluster
 from bot.requester import Requester, post_failed
 from bot.slack_api import SlackError, SlackPoster
 from bot.store.redis_store import Store, StoreUnavailable

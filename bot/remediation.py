@@ -34,10 +34,10 @@ from bot.approvals import ApprovalPolicy, describe, may_decide, needs_groups, ru
 from bot.clock import utcnow
 from bot.cluster.checking import CheckFailed, ClusterAccess, open_cluster
 from bot.disclosure import public_text
-from bot.escalate_job import diagnose_for_handoff, page
-from bot.escalation import dedup_key
+from bot.escalation.escalate import diagnose_for_handoff, page
+from bot.escalation.handoff import dedup_key
+from bot.escalation.pagerduty import PagerDutySettings
 from bot.iks import IksClient, IksError, IksSettings
-from bot.pagerduty import PagerDutySettings
 from bot.queue.jobs import JobQueue
 from bot.requester import cannot_post
 from bot.slack_api import SlackError, SlackPoster

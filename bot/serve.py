@@ -23,7 +23,7 @@ from aiohttp.typedefs import Middleware
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.pagerduty import PagerDutySettings
+from bot.escalation.pagerduty import PagerDutySettings
 from bot.queue.jobs import InProcessQueue, JobQueue
 from bot.remediation import Remediation
 from bot.settings import ConfigError, Settings, load_settings

@@ -20,7 +20,7 @@ OWNERS = {
     "redis": ("bot.store", "bot.queue"),
     "slack_sdk": ("bot.slack_api", "handlers"),
     "slack_bolt": ("bot.slack_api", "bot.serve", "handlers"),
-    "aiohttp": ("bot.sim", "bot.iks", "bot.serve", "bot.slack_api", "bot.pagerduty"),
+    "aiohttp": ("bot.sim", "bot.iks", "bot.serve", "bot.slack_api", "bot.escalation.pagerduty"),
 }
 CHECKS_MAY_IMPORT = {"msgspec", "checks"}
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import clock, gather, redact
+from bot import clock, redact
 from bot.cluster import assemble
 from bot.cluster.collect import collect
 from bot.cluster.kube import KubeTransport, resolve_cluster
+from bot.escalation import gather
 from bot.sim import SimCluster
 
 CANARY = "calico-canary-7f3a9c1d2e5b"

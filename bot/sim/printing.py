@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.describe import human_duration
+from bot.escalation.describe import human_duration
 from bot.sim.store import CALICO_GROUP, OPERATOR_GROUP, Json, ResourceType
 
 Cell = str | int | bool | None

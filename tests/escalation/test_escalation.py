@@ -1,4 +1,4 @@
-"""The hand-off to armada-network (`bot.escalation`) and the PagerDuty adapter (`bot.pagerduty`).
+"""The hand-off to armada-network (`bot.escalation.handoff`) and the PagerDuty adapter (`bot.escalation.pagerduty`).
 
 - goldens (`tests/escalation/golden/`): the demo hand-off text (no action recorded; and with audit
   entries, a bundle and who asked), the GHE new-issue URL and its decoded title and body, the Block
@@ -36,7 +36,7 @@ import msgspec
 import pytest
 from aiohttp import web
 
-from bot.escalation import (
+from bot.escalation.handoff import (
     GITHUB_URL_MAX,
     NO_ACTIONS,
     PD_DEDUP_KEY_MAX,
@@ -54,7 +54,7 @@ from bot.escalation import (
     pagerduty_event,
     paging_status,
 )
-from bot.pagerduty import PagingResult, send_event
+from bot.escalation.pagerduty import PagingResult, send_event
 from bot.store.records import AuditEntry
 from checks.model import RUNBOOK_URL, Diagnosis, Severity, Unknown
 from tests.slack.test_cards import (
@@ -654,7 +654,7 @@ async def test_an_invalid_url_is_a_result_too(caplog: pytest.LogCaptureFixture) 
 
 
 def test_escalation_is_pure() -> None:
-    import bot.escalation as module
+    import bot.escalation.handoff as module
 
     tree = ast.parse(Path(module.__file__).read_text())
     imported = {
@@ -663,7 +663,15 @@ def test_escalation_is_pure() -> None:
         if isinstance(node, ast.Import)
         for alias in node.names
     } | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    assert not imported & {"aiohttp", "socket", "asyncio", "requests", "bot.pagerduty", "slack_sdk", "redis"}
+    assert not imported & {
+        "aiohttp",
+        "socket",
+        "asyncio",
+        "requests",
+        "bot.escalation.pagerduty",
+        "slack_sdk",
+        "redis",
+    }
 
 
 def test_handoff_is_frozen() -> None:

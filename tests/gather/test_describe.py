@@ -1,4 +1,4 @@
-"""`bot.describe` prints what `kubectl describe pod` / `kubectl describe node` print.
+"""`bot.escalation.describe` prints what `kubectl describe pod` / `kubectl describe node` print.
 
 - real kubectl output reproduced line for line from the objects it was printed from: a pod and a
   node published on kubernetes.io (times normalised, ours are UTC), and the runbook's own excerpts
@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from bot.describe import describe_node, describe_pod, format_quantity, human_duration, tabwrite
+from bot.escalation.describe import describe_node, describe_pod, format_quantity, human_duration, tabwrite
 from bot.sim import SimCluster
 
 Json = dict[str, Any]
@@ -47,7 +47,9 @@ def _masked_lines(text: str) -> list[str]:
 
 
 def _assert_same(expected: list[str], actual: list[str]) -> None:
-    diff = "\n".join(difflib.unified_diff(expected, actual, "kubectl", "bot.describe", lineterm=""))
+    diff = "\n".join(
+        difflib.unified_diff(expected, actual, "kubectl", "bot.escalation.describe", lineterm="")
+    )
     assert actual == expected, diff
 
 

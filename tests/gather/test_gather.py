@@ -19,7 +19,7 @@ import pytest
 
 from bot import clock
 from bot.cluster.kube import KubeTransport, resolve_cluster
-from bot.gather import Bundle, GatherLimits, gather
+from bot.escalation.gather import Bundle, GatherLimits, gather
 from bot.sim import SimCluster
 
 CANARY = "calico-canary-7f3a9c1d2e5b"

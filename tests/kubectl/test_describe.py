@@ -24,7 +24,7 @@ import tarfile
 import pytest
 
 from bot.cluster.kube import KubeTransport, resolve_cluster
-from bot.gather import gather
+from bot.escalation.gather import gather
 from bot.sim import scenario_names
 from bot.sim.generate import PODS
 from tests.kubectl.conftest import Cluster, StartCluster, kubectl_minor

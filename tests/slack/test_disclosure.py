@@ -215,7 +215,7 @@ async def test_redis_down_is_said_without_its_address() -> None:
 
 
 def test_the_gather_comment_names_no_server() -> None:
-    from bot.gather import Bundle
+    from bot.escalation.gather import Bundle
     from bot.gather_job import bundle_comment
 
     bundle = Bundle(

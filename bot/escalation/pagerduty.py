@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.escalation import PagingResult
+from bot.escalation.handoff import PagingResult
 
 __all__ = ["DEFAULT_EVENTS_URL", "PagerDutySettings", "PagingResult", "send_event"]
 

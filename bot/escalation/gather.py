@@ -29,7 +29,7 @@ from bot import clock
 from bot.cluster.checking import CheckFailed, ClusterAccess, check_open, open_cluster
 from bot.cluster.collect import Transport
 from bot.cluster.kube import TransportError
-from bot.describe import describe_node, describe_pod
+from bot.escalation.describe import describe_node, describe_pod
 from bot.redact import decode_and_redact, redact
 
 CALICO_APPS = ("calico-node", "calico-typha", "calico-kube-controllers")

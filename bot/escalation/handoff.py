@@ -9,7 +9,7 @@ stream, `AuditEntry`), the name of the gathered bundle and the configured links,
 - `handoff_message` -> `bot.cards.Message`: the Block Kit hand-off for the card's thread (and for a
   cross-post), inside Block Kit's limits whatever the input;
 - `pagerduty_event`: the PagerDuty Events API v2 `trigger`, whose dedup key depends on the cluster
-  only, so repeated escalations of one cluster update one incident. `bot.pagerduty` sends it.
+  only, so repeated escalations of one cluster update one incident. `bot.escalation.pagerduty` sends it.
 
 The GitHub body is ordered so that truncation (`github_new_issue_url`, to stay within the length
 GitHub accepts in a URL) eats the bulky evidence last: facts, situations, affected workers, actions
