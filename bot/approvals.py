@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.cards import mention, slack_date
+from bot.slack.cards import mention, slack_date
 from bot.store.records import DEFAULT_TTL, Approval, ApprovalState
 from checks.model import READ_ONLY_ACTIONS, ActionKind
 

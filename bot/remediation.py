@@ -16,7 +16,7 @@ IBMCLOUD_API_KEY such a button says so and changes nothing.
 Broken dependencies are said, not swallowed: an approval card that cannot be posted withdraws its
 request (nobody could decide it); a user-group lookup that fails still lets approvers listed by user
 id decide and tells anyone else why they cannot be checked. What reaches the channel (cards, thread
-replies, the result on a card) carries no server address or local path (`bot.disclosure`); the full
+replies, the result on a card) carries no server address or local path (`bot.slack.disclosure`); the full
 text is in the log.
 """
 
@@ -28,19 +28,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot import cards
 from bot.actions import DEADLINES, KUBE_ACTIONS, ActionError, Plan, apply_action, plan_action, verify
 from bot.approvals import ApprovalPolicy, describe, may_decide, needs_groups, rule_for
 from bot.clock import utcnow
 from bot.cluster.checking import CheckFailed, ClusterAccess, open_cluster
-from bot.disclosure import public_text
 from bot.escalation.escalate import diagnose_for_handoff, page
 from bot.escalation.handoff import dedup_key
 from bot.escalation.pagerduty import PagerDutySettings
 from bot.iks import IksClient, IksError, IksSettings
 from bot.queue.jobs import JobQueue
-from bot.requester import cannot_post
-from bot.slack_api import SlackError, SlackPoster
+from bot.slack import cards
+from bot.slack.api import SlackError, SlackPoster
+from bot.slack.disclosure import public_text
+from bot.slack.requester import cannot_post
 from bot.store.records import Approval, ApprovalState, AuditKind
 from bot.store.redis_store import Store, StoreUnavailable
 from bot.worker_actions import (

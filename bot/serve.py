@@ -27,7 +27,7 @@ from bot.escalation.pagerduty import PagerDutySettings
 from bot.queue.jobs import InProcessQueue, JobQueue
 from bot.remediation import Remediation
 from bot.settings import ConfigError, Settings, load_settings
-from bot.slack_api import SlackPoster, make_client
+from bot.slack.api import SlackPoster, make_client
 from bot.store.redis_store import Store, StoreUnavailable
 from handlers.http_guard import refusal_of
 from handlers.slack import Deps, register

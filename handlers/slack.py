@@ -28,15 +28,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.check_job import CheckRequest, run_check_job
 from bot.clock import utcnow
-from bot.escalate_job import EscalateRequest, run_escalate_job
-from bot.gather_job import GatherRequest, run_gather_job
 from bot.queue.jobs import JobQueue
 from bot.remediation import Remediation
-from bot.requester import Requester, tell
 from bot.settings import Settings
-from bot.slack_api import SlackPoster
+from bot.slack.api import SlackPoster
+from bot.slack.check_job import CheckRequest, run_check_job
+from bot.slack.escalate_job import EscalateRequest, run_escalate_job
+from bot.slack.gather_job import GatherRequest, run_gather_job
+from bot.slack.requester import Requester, tell
 from bot.store.records import APPROVAL_ID, AuditKind
 from bot.store.redis_store import StoreUnavailable
 from handlers.incoming import ACTION_FAMILIES, Incoming, button_value, family_of, family_pattern, incoming

@@ -18,9 +18,9 @@ OWNERS = {
     "kubernetes": ("bot.cluster.kube",),
     "urllib3": ("bot.cluster.kube",),
     "redis": ("bot.store", "bot.queue"),
-    "slack_sdk": ("bot.slack_api", "handlers"),
-    "slack_bolt": ("bot.slack_api", "bot.serve", "handlers"),
-    "aiohttp": ("bot.sim", "bot.iks", "bot.serve", "bot.slack_api", "bot.escalation.pagerduty"),
+    "slack_sdk": ("bot.slack.api", "handlers"),
+    "slack_bolt": ("bot.slack.api", "bot.serve", "handlers"),
+    "aiohttp": ("bot.sim", "bot.iks", "bot.serve", "bot.slack.api", "bot.escalation.pagerduty"),
 }
 CHECKS_MAY_IMPORT = {"msgspec", "checks"}
 

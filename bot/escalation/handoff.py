@@ -6,7 +6,7 @@ stream, `AuditEntry`), the name of the gathered bundle and the configured links,
 
 - `build_handoff` -> `Handoff`: a title, a plain-text hand-off (terminal and Slack fallback) and a
   GitHub Enterprise "new issue" link whose title and body are prefilled from the diagnosis;
-- `handoff_message` -> `bot.cards.Message`: the Block Kit hand-off for the card's thread (and for a
+- `handoff_message` -> `bot.slack.cards.Message`: the Block Kit hand-off for the card's thread (and for a
   cross-post), inside Block Kit's limits whatever the input;
 - `pagerduty_event`: the PagerDuty Events API v2 `trigger`, whose dedup key depends on the cluster
   only, so repeated escalations of one cluster update one incident. `bot.escalation.pagerduty` sends it.
@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.cards import (
+from bot.slack.cards import (
     BUTTON_TEXT_MAX,
     CONTEXT_TEXT_MAX,
     FALLBACK_TEXT_MAX,

@@ -1,4 +1,4 @@
-"""`bot.cards`: Block Kit messages of a diagnosis, golden-tested, and inside Slack's limits for any input.
+"""`bot.slack.cards`: Block Kit messages of a diagnosis, golden-tested, and inside Slack's limits for any input.
 
 - goldens (`tests/slack/golden/*.json`): the demo card, the same with `node_filter`, a healthy card
   with a note, an "unknown" card (a read failed), a 150-worker card (the map as counts), the demo's
@@ -34,8 +34,8 @@ import msgspec
 import pytest
 from slack_sdk.models.blocks import Block as SdkBlock
 
-from bot import cards
-from bot.cards import (
+from bot.slack import cards
+from bot.slack.cards import (
     ACTION_BUTTON,
     ESCALATE_BUTTON,
     GATHER_BUTTON,

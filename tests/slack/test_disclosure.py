@@ -1,5 +1,5 @@
 """Error cards and replies in a channel disclose nothing about the host (issue #11 item 7): server
-addresses, URLs and local paths are hidden from channel text (`bot.disclosure.public_text`), the full
+addresses, URLs and local paths are hidden from channel text (`bot.slack.disclosure.public_text`), the full
 text goes to the log, and the requester's private details go to the requester alone.
 - `public_text` on the texts the bot's adapters really produce (urllib3, aiohttp, IKS, Redis, kubeconfig);
 - an approved cordon whose API server stops answering TLS: the thread, the card and the history name
@@ -19,10 +19,10 @@ import yaml
 
 from bot.approvals import ApprovalPolicy
 from bot.cluster.checking import ClusterAccess
-from bot.disclosure import HIDDEN, PATH_HIDDEN, channel_safe, public_text
 from bot.queue.jobs import InProcessQueue
 from bot.remediation import Remediation
-from bot.slack_api import SlackPoster, make_client
+from bot.slack.api import SlackPoster, make_client
+from bot.slack.disclosure import HIDDEN, PATH_HIDDEN, channel_safe, public_text
 from bot.store.redis_store import Store
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.inproc import REDIS_URL, InProcessBot
@@ -216,7 +216,7 @@ async def test_redis_down_is_said_without_its_address() -> None:
 
 def test_the_gather_comment_names_no_server() -> None:
     from bot.escalation.gather import Bundle
-    from bot.gather_job import bundle_comment
+    from bot.slack.gather_job import bundle_comment
 
     bundle = Bundle(
         name="calico-gather-c1-10.1.2.3.tar.gz",

@@ -16,7 +16,7 @@ from bot.approvals import ApprovalPolicy
 from bot.cluster.checking import ClusterAccess
 from bot.queue.jobs import InProcessQueue
 from bot.remediation import Remediation
-from bot.slack_api import SlackPoster, make_client
+from bot.slack.api import SlackPoster, make_client
 from bot.store.records import ApprovalState
 from bot.store.redis_store import Store
 from tests.slack.fake_slack import FakeSlack

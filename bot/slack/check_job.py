@@ -5,7 +5,7 @@ Runs as a job, off Slack's request path. Progress edits are throttled (one `chat
 `PROGRESS_INTERVAL`); a check that cannot run ends in an error card that says what failed and what
 to try — never silence. The card says only what is safe in a channel; the private part of a
 failure (kubeconfig paths, the other clusters the bot knows, a server address) goes to the
-requester alone (`bot.requester.tell`). When the channel refuses the bot's first post (not a
+requester alone (`bot.slack.requester.tell`). When the channel refuses the bot's first post (not a
 member, Slack down), the requester is told through the command's `response_url`.
 """
 
@@ -16,12 +16,12 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from bot import cards
 from bot.cluster.checking import CheckFailed, ClusterAccess, run_check
 from bot.cluster.collect import Progress
-from bot.disclosure import channel_safe, public_text
-from bot.requester import Requester, post_failed, tell
-from bot.slack_api import SlackError, SlackPoster
+from bot.slack import cards
+from bot.slack.api import SlackError, SlackPoster
+from bot.slack.disclosure import channel_safe, public_text
+from bot.slack.requester import Requester, post_failed, tell
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 3.0

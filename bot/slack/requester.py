@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.slack_api import SlackError, SlackPoster
+from bot.slack.api import SlackError, SlackPoster
 
 log = logging.getLogger(__name__)
 

@@ -15,17 +15,17 @@ import logging
 import os
 from dataclasses import dataclass
 
-from bot import cards
-from bot.check_job import tell_private
 from bot.cluster.checking import CheckFailed, ClusterAccess
-from bot.disclosure import channel_safe, public_text
 from bot.escalation.escalate import diagnose_for_handoff, handoff_for
 from bot.escalation.handoff import (
     handoff_message,
 )
-from bot.gather_job import GATHER_AUDIT
-from bot.requester import Requester, post_failed
-from bot.slack_api import SlackError, SlackPoster
+from bot.slack import cards
+from bot.slack.api import SlackError, SlackPoster
+from bot.slack.check_job import tell_private
+from bot.slack.disclosure import channel_safe, public_text
+from bot.slack.gather_job import GATHER_AUDIT
+from bot.slack.requester import Requester, post_failed
 from bot.store.records import AuditEntry
 from bot.store.redis_store import Store, StoreUnavailable
 

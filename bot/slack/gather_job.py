@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot import cards
-from bot.check_job import failure_card, tell_private
 from bot.clock import utcnow
 from bot.cluster.checking import CheckFailed, ClusterAccess
-from bot.disclosure import public_text
 from bot.escalation.gather import Bundle, GatherLimits, gather_cluster
-from bot.requester import Requester, post_failed
-from bot.slack_api import SlackError, SlackPoster
+from bot.slack import cards
+from bot.slack.api import SlackError, SlackPoster
+from bot.slack.check_job import failure_card, tell_private
+from bot.slack.disclosure import public_text
+from bot.slack.requester import Requester, post_failed
 from bot.store.redis_store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
