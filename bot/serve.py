@@ -25,7 +25,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.escalation.pagerduty import PagerDutySettings
 from bot.queue.jobs import InProcessQueue, JobQueue
-from bot.remediation import Remediation
+from bot.remediation.flow import Remediation
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack.api import SlackPoster, make_client
 from bot.store.redis_store import Store, StoreUnavailable

@@ -17,7 +17,7 @@ one line each, instead of failing later in front of a user.
 | `IBMCLOUD_API_KEY`, `IKS_API_URL`, `IAM_URL` | worker reboot/reload/replace and master refresh through the IKS API |
 | `CALICO_BOT_VERIFY_SECONDS` | verification deadlines per action, e.g. `delete-pod=300,reboot-worker=1200` |
 | `CALICO_BOT_MAX_NOT_READY_SHARE` | refuse worker actions while more than this share of other workers is NotReady (0.3) |
-| `CALICO_BOT_APPROVER_USERS`, `CALICO_BOT_APPROVER_GROUPS`, `CALICO_BOT_SELF_APPROVAL`, `CALICO_BOT_APPROVAL_TTL_MINUTES` | who may approve (see bot.approvals) |
+| `CALICO_BOT_APPROVER_USERS`, `CALICO_BOT_APPROVER_GROUPS`, `CALICO_BOT_SELF_APPROVAL`, `CALICO_BOT_APPROVAL_TTL_MINUTES` | who may approve (see bot.remediation.approvals) |
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.approvals import ApprovalPolicy, PolicyError
 from bot.cluster.checking import ClusterAccess
-from bot.iks import IksConfigError, IksSettings
+from bot.remediation.approvals import ApprovalPolicy, PolicyError
+from bot.remediation.iks import IksConfigError, IksSettings
 from checks.model import ActionKind
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"

@@ -30,7 +30,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.clock import utcnow
 from bot.queue.jobs import JobQueue
-from bot.remediation import Remediation
+from bot.remediation.flow import Remediation
 from bot.settings import Settings
 from bot.slack.api import SlackPoster
 from bot.slack.check_job import CheckRequest, run_check_job

@@ -20,7 +20,7 @@ OWNERS = {
     "redis": ("bot.store", "bot.queue"),
     "slack_sdk": ("bot.slack.api", "handlers"),
     "slack_bolt": ("bot.slack.api", "bot.serve", "handlers"),
-    "aiohttp": ("bot.sim", "bot.iks", "bot.serve", "bot.slack.api", "bot.escalation.pagerduty"),
+    "aiohttp": ("bot.sim", "bot.remediation.iks", "bot.serve", "bot.slack.api", "bot.escalation.pagerduty"),
 }
 CHECKS_MAY_IMPORT = {"msgspec", "checks"}
 

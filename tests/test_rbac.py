@@ -31,14 +31,14 @@ import pytest
 import yaml
 
 from bot import clock
-from bot.actions import apply_action, plan_action, verify
 from bot.cluster.collect import collect
 from bot.cluster.kube import KubeTransport, RawResponse, resolve_cluster
 from bot.cluster.rbac import Access, access_of, read_plan_accesses
 from bot.escalation.gather import gather
-from bot.iks import IksClient, IksSettings
+from bot.remediation.actions import apply_action, plan_action, verify
+from bot.remediation.iks import IksClient, IksSettings
+from bot.remediation.workers import plan_worker_action, verify_worker
 from bot.sim import SimCluster
-from bot.worker_actions import plan_worker_action, verify_worker
 from checks.diagnose import diagnose
 from checks.model import ActionKind
 from tests.rbac_model import RBAC_GROUP, Grant, Requirement, grants, missing, requirements, unneeded
@@ -47,7 +47,12 @@ ROOT = Path(__file__).resolve().parent.parent
 RBAC_FILE = ROOT / "deploy" / "rbac.yaml"
 BOT = ("ServiceAccount", "calico-bot", "calico-bot")
 # The modules that send Kubernetes API requests; each is driven by `_record` below.
-RECORDED_MODULES = {"bot/cluster/collect.py", "bot/escalation/gather.py", "bot/actions.py", "bot/worker_actions.py"}
+RECORDED_MODULES = {
+    "bot/cluster/collect.py",
+    "bot/escalation/gather.py",
+    "bot/remediation/actions.py",
+    "bot/remediation/workers.py",
+}
 CRASHLOOP_WORKER = "10.188.156.137"  # crashloop-one / crashloop-needs-reboot: the bad calico-node
 ROKS_WORKER = "10.240.0.14"  # roks-crio-notready: has an ibm-keepalived-watcher pod
 

@@ -36,8 +36,8 @@ from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from bot.approvals import describe
 from bot.redact import redact
+from bot.remediation.approvals import describe
 from bot.store.records import (
     APPROVAL_ID,
     Approval,

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bot import clock
-from bot.actions import ActionError, apply_action, plan_action, verify
 from bot.cluster.collect import collect
 from bot.cluster.kube import KubeTransport, resolve_cluster
+from bot.remediation.actions import ActionError, apply_action, plan_action, verify
 from bot.sim import SimCluster
 from checks.diagnose import diagnose
 from checks.model import ActionKind, SituationId

@@ -1,4 +1,4 @@
-"""`bot.iks` against the fake IAM + IKS API (`tests/iks/fake_iks.py`, real HTTP on 127.0.0.1):
+"""`bot.remediation.iks` against the fake IAM + IKS API (`tests/iks/fake_iks.py`, real HTTP on 127.0.0.1):
 
 - the IAM exchange: once for concurrent callers, again at 80 % of the lifetime, again after IKS
   refuses a token (once);
@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from bot.iks import (
+from bot.remediation.iks import (
     DEFAULT_API_URL,
     DEFAULT_IAM_URL,
     IksClient,

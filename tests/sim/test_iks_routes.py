@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 import yaml
 
-from bot.iks import IksClient, IksError, IksRefused, IksSettings, Worker
+from bot.remediation.iks import IksClient, IksError, IksRefused, IksSettings, Worker
 from bot.sim import SimCluster
 from bot.sim.scenario import SCENARIO_DIR
 from tests.sim.conftest import StartSim, call

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.approvals import ApprovalPolicy
 from bot.cluster.checking import ClusterAccess
 from bot.queue.jobs import InProcessQueue
-from bot.remediation import Remediation
+from bot.remediation.approvals import ApprovalPolicy
+from bot.remediation.flow import Remediation
 from bot.slack.api import SlackPoster, make_client
 from bot.slack.disclosure import HIDDEN, PATH_HIDDEN, channel_safe, public_text
 from bot.store.redis_store import Store

@@ -1,4 +1,4 @@
-"""The approval rules (`bot.approvals`), pure: who may decide, the two-person rule, expiry, policy."""
+"""The approval rules (`bot.remediation.approvals`), pure: who may decide, the two-person rule, expiry, policy."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.approvals import (
+from bot.remediation.approvals import (
     RULE_READ_ONLY,
     RULE_TWO_PERSON,
     ApprovalPolicy,

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.approvals import ApprovalPolicy
 from bot.cluster.checking import ClusterAccess
 from bot.queue.jobs import InProcessQueue
-from bot.remediation import Remediation
+from bot.remediation.approvals import ApprovalPolicy
+from bot.remediation.flow import Remediation
 from bot.slack.api import SlackPoster, make_client
 from bot.store.records import ApprovalState
 from bot.store.redis_store import Store

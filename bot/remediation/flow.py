@@ -3,7 +3,7 @@
 1. A remediation button on the diagnosis card (`calico_action…`, value {kind, cluster, target})
    becomes a *request*: planned against a fresh read, stored in Redis as a pending approval, audited,
    and shown as an approval card in the thread with Approve / Deny (the buttons carry only the id).
-2. A decision click is checked (`bot.approvals.may_decide`: approver users or user-group members,
+2. A decision click is checked (`bot.remediation.approvals.may_decide`: approver users or user-group members,
    the two-person rule, expiry) and applied with the store's atomic compare-and-set, so any number
    of clicks on any number of replicas decides once; the card shows who decided.
 3. Approved → a job takes the approval `approved → executing` (again CAS: executes at most once),
@@ -28,28 +28,36 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.actions import DEADLINES, KUBE_ACTIONS, ActionError, Plan, apply_action, plan_action, verify
-from bot.approvals import ApprovalPolicy, describe, may_decide, needs_groups, rule_for
 from bot.clock import utcnow
 from bot.cluster.checking import CheckFailed, ClusterAccess, open_cluster
 from bot.escalation.escalate import diagnose_for_handoff, page
 from bot.escalation.handoff import dedup_key
 from bot.escalation.pagerduty import PagerDutySettings
-from bot.iks import IksClient, IksError, IksSettings
 from bot.queue.jobs import JobQueue
-from bot.slack import cards
-from bot.slack.api import SlackError, SlackPoster
-from bot.slack.disclosure import public_text
-from bot.slack.requester import cannot_post
-from bot.store.records import Approval, ApprovalState, AuditKind
-from bot.store.redis_store import Store, StoreUnavailable
-from bot.worker_actions import (
+from bot.remediation.actions import (
+    DEADLINES,
+    KUBE_ACTIONS,
+    ActionError,
+    Plan,
+    apply_action,
+    plan_action,
+    verify,
+)
+from bot.remediation.approvals import ApprovalPolicy, describe, may_decide, needs_groups, rule_for
+from bot.remediation.iks import IksClient, IksError, IksSettings
+from bot.remediation.workers import (
     WORKER_ACTIONS,
     WORKER_DEADLINES,
     apply_worker_action,
     plan_worker_action,
     verify_worker,
 )
+from bot.slack import cards
+from bot.slack.api import SlackError, SlackPoster
+from bot.slack.disclosure import public_text
+from bot.slack.requester import cannot_post
+from bot.store.records import Approval, ApprovalState, AuditKind
+from bot.store.redis_store import Store, StoreUnavailable
 from checks.model import ActionKind
 
 log = logging.getLogger(__name__)

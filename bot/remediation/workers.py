@@ -3,7 +3,7 @@
 
 Plan: the node must exist; its IKS worker id comes from the node (label, else providerID) and the
 IKS cluster id from the providerID; a VPC worker is never reloaded (the plan says to replace it);
-the guard rails of `bot.iks.guard_worker_action` refuse while another worker is failing to deploy
+the guard rails of `bot.remediation.iks.guard_worker_action` refuse while another worker is failing to deploy
 or too many workers are NotReady. Verify: the worker comes back Ready and its calico-node is
 Running and Ready in a container started after the action.
 """
@@ -20,10 +20,10 @@ from urllib.parse import quote
 
 import msgspec
 
-from bot.actions import ActionError, Outcome, Plan
 from bot.cluster.collect import Transport
 from bot.cluster.kube import TransportError
-from bot.iks import IksClient, IksError, guard_worker_action, not_ready_share, worker_id_for
+from bot.remediation.actions import ActionError, Outcome, Plan
+from bot.remediation.iks import IksClient, IksError, guard_worker_action, not_ready_share, worker_id_for
 from checks.model import ActionKind
 from checks.objects import Node
 
