@@ -1458,6 +1458,9 @@ class ClusterBuilder:
     # --- cluster-level objects -------------------------------------------------------------
 
     def _put(self, doc: Json, rt: ResourceType | None = None) -> None:
+        kind = rt or type_for_object(str(doc.get("apiVersion", "")), str(doc.get("kind", "")))
+        if kind is PODS or (kind is not None and kind.group == "apps"):
+            api_defaults(doc, pod=kind is PODS)
         meta = doc.setdefault("metadata", {})
         meta.setdefault("uid", self.uid())
         meta.setdefault("creationTimestamp", self.ts(self.install_time))
