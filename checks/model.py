@@ -6,6 +6,7 @@ These classes serialise to the JSON of ARCHITECTURE section 4 with `msgspec.json
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +57,44 @@ class RunbookSection(StrEnum):
     BGP_MIGRATION = "calico-node Pod Not Running after upgrading to IKS 1.29 (or newer)"
     GATHER = "Logs and Data to Gather For Calico Issues"
     ESCALATION = "Escalation Policy"
+
+
+SITUATION_TITLE: dict[SituationId, str] = {
+    SituationId.WORKER_NOT_READY_KUBELET: "Worker NotReady: kubelet ↔ master (not Calico)",
+    SituationId.CALICO_DOWN_ON_WORKER: "Worker NotReady: calico-node down (NetworkReady=false)",
+    SituationId.CALICO_ABSENT_EVERYWHERE: "calico-node not running on any worker",
+    SituationId.BGP_PASSWORD_MIGRATION: "IKS 1.29+ migration: BGP password / BGP not established",
+    SituationId.CALICO_CRASHLOOP_MOST_WORKERS: "calico-node failing on most workers",
+    SituationId.CALICO_BAD_ON_FEW_WORKERS: "calico-node bad on one or a few workers",
+    SituationId.TYPHA_UNHEALTHY: "calico-typha unhealthy or unreachable",
+    SituationId.OTHER: "Other Calico problem",
+    SituationId.HEALTHY: "Healthy",
+}
+"""A situation's title for people (cards, hand-off)."""
+SITUATION_SECTION: dict[SituationId, RunbookSection] = {
+    SituationId.WORKER_NOT_READY_KUBELET: RunbookSection.REASON_1,
+    SituationId.CALICO_DOWN_ON_WORKER: RunbookSection.REASON_2,
+    SituationId.CALICO_ABSENT_EVERYWHERE: RunbookSection.NOT_RUNNING_ANYWHERE,
+    SituationId.BGP_PASSWORD_MIGRATION: RunbookSection.BGP_MIGRATION,
+    SituationId.CALICO_CRASHLOOP_MOST_WORKERS: RunbookSection.MOST_WORKERS,
+    SituationId.CALICO_BAD_ON_FEW_WORKERS: RunbookSection.FEW_WORKERS,
+    SituationId.TYPHA_UNHEALTHY: RunbookSection.FEW_WORKERS,
+    SituationId.OTHER: RunbookSection.GATHER,
+    SituationId.HEALTHY: RunbookSection.WORKER_READY,
+}
+"""The runbook section a situation links to when no finding names its own."""
+
+
+def runbook_anchor(section: str) -> str:
+    """The heading id GitHub Pages (kramdown / GFM) gives a runbook section title."""
+    slug = section.strip().lower()
+    slug = re.sub(r"[^\w\- ]", "", slug)
+    return slug.replace(" ", "-")
+
+
+def runbook_url(section: str | None) -> str:
+    """The runbook, at `section` when one is given."""
+    return f"{RUNBOOK_URL}#{runbook_anchor(section)}" if section else RUNBOOK_URL
 
 
 class ObjRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

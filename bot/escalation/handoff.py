@@ -1,13 +1,14 @@
 """The hand-off to the armada-network squad (`/calico escalate`, the card's Escalate button,
 `calico-bot escalate CLUSTER`), after the runbook's "Escalation Policy" section.
 
-Pure: no I/O. From the latest `Diagnosis`, the actions calico-bot ran on the cluster (the audit
-stream, `AuditEntry`), the name of the gathered bundle and the configured links, this module builds
+Pure: no I/O and no presentation. From the latest `Diagnosis`, the actions calico-bot ran on the
+cluster (the audit stream, `AuditEntry`), the name of the gathered bundle and the configured links,
+this module builds
 
 - `build_handoff` -> `Handoff`: a title, a plain-text hand-off (terminal and Slack fallback) and a
-  GitHub Enterprise "new issue" link whose title and body are prefilled from the diagnosis;
-- `handoff_message` -> `bot.slack.cards.Message`: the Block Kit hand-off for the card's thread (and for a
-  cross-post), inside Block Kit's limits whatever the input;
+  GitHub Enterprise "new issue" link whose title and body are prefilled from the diagnosis (the
+  Block Kit hand-off, `bot.slack.handoff`, is drawn from it with the same reading of the diagnosis:
+  `verdict`, `runbook_link`, `key_evidence`, `affected_workers`, `unknown_line`);
 - `pagerduty_event`: the PagerDuty Events API v2 `trigger`, whose dedup key depends on the cluster
   only, so repeated escalations of one cluster update one incident. `bot.escalation.pagerduty` sends it.
 
@@ -26,34 +27,17 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.slack.cards import (
-    BUTTON_TEXT_MAX,
-    CONTEXT_TEXT_MAX,
-    FALLBACK_TEXT_MAX,
-    HEADER_TEXT_MAX,
-    MAX_BLOCKS,
-    SECTION_TEXT_MAX,
-    SITUATION_SECTION,
-    SITUATION_TITLE,
-    Block,
-    Message,
-    clip,
-    clip_plain,
-    escape,
-    mention,
-    runbook_url,
-    slack_date,
-    slack_len,
-)
 from bot.store.records import AuditEntry
 from checks.model import (
     RUNBOOK_URL,
+    SITUATION_SECTION,
+    SITUATION_TITLE,
     Diagnosis,
     Finding,
     RunbookSection,
     Severity,
-    Situation,
     SituationId,
+    runbook_url,
 )
 
 # --- the runbook's escalation links (section "Escalation Policy") --------------------------------
@@ -96,17 +80,10 @@ LIST_MAX = 50
 SITUATIONS_MAX = 20
 # Slack.
 SLACK_SITUATIONS_MAX = 8
-SLACK_WORKERS_MAX = 40
-SLACK_AUDIT_MAX = 15
-SLACK_UNKNOWNS_MAX = 5
-_SECTION_ROOM = SECTION_TEXT_MAX - 100
-
-LINK_BUTTON = "calico_escalation_link"
-"""URL buttons of the hand-off (`calico_escalation_link:<n>`): Slack still sends a click; only ack it."""
 
 _PROBLEM = frozenset({Severity.CRITICAL, Severity.WARNING})
-_KUBELET = "NotReady (kubelet)"
-_CALICO = "calico-node bad"
+KUBELET_LABEL = "NotReady (kubelet)"
+CALICO_LABEL = "calico-node bad"
 
 
 @dataclass(frozen=True)
@@ -130,7 +107,7 @@ class EscalationLinks:
 
 @dataclass(frozen=True)
 class PagingResult:
-    """What came of a PagerDuty trigger (`bot.pagerduty.send_event`); never holds the routing key."""
+    """What came of a PagerDuty trigger (`bot.escalation.pagerduty.send_event`); never holds the routing key."""
 
     ok: bool
     dedup_key: str
@@ -183,7 +160,7 @@ def _situation_title(sid: SituationId) -> str:
     return SITUATION_TITLE.get(sid, str(sid))
 
 
-def _runbook_link(sid: SituationId, findings: Sequence[Finding]) -> tuple[str, str]:
+def runbook_link(sid: SituationId, findings: Sequence[Finding]) -> tuple[str, str]:
     """(section title, URL) of the runbook section for a situation."""
     section = next(
         (f.runbook_section for f in findings if f.runbook_section),
@@ -192,11 +169,11 @@ def _runbook_link(sid: SituationId, findings: Sequence[Finding]) -> tuple[str, s
     return section, runbook_url(section)
 
 
-def _evidence(finding: Finding, lines: int, chars: int) -> list[str]:
+def key_evidence(finding: Finding, lines: int, chars: int) -> list[str]:
     return [_cut(e.rstrip(), chars) for e in finding.evidence if e.strip()][:lines]
 
 
-def _affected(diagnosis: Diagnosis) -> dict[str, str]:
+def affected_workers(diagnosis: Diagnosis) -> dict[str, str]:
     """Worker -> why it is affected, from the problem findings' Node objects (kubelet first).
 
     Only what the findings name: a check that caps the Node objects it lists caps this too."""
@@ -204,14 +181,14 @@ def _affected(diagnosis: Diagnosis) -> dict[str, str]:
     for finding in diagnosis.findings:
         if finding.severity not in _PROBLEM or finding.situation == SituationId.HEALTHY:
             continue
-        label = _KUBELET if finding.situation == SituationId.WORKER_NOT_READY_KUBELET else _CALICO
+        label = KUBELET_LABEL if finding.situation == SituationId.WORKER_NOT_READY_KUBELET else CALICO_LABEL
         for obj in finding.objects:
-            if obj.kind == "Node" and states.get(obj.name) != _KUBELET:
+            if obj.kind == "Node" and states.get(obj.name) != KUBELET_LABEL:
                 states[obj.name] = label
     return {name: states[name] for name in sorted(states, key=_natural_key)}
 
 
-def _verdict(diagnosis: Diagnosis) -> str:
+def verdict(diagnosis: Diagnosis) -> str:
     problems = diagnosis.problem_situations()
     if problems:
         count = len(problems)
@@ -246,7 +223,7 @@ def _audit_line(entry: AuditEntry) -> str:
     )
 
 
-def _unknown_line(diagnosis: Diagnosis, index: int) -> str:
+def unknown_line(diagnosis: Diagnosis, index: int) -> str:
     unknown = diagnosis.unknowns[index]
     what = f"{unknown.check}: {unknown.what}" if unknown.what != unknown.check else unknown.check
     return _one_line(f"{what} — {unknown.reason}")
@@ -277,19 +254,19 @@ def _handoff_text(
     facts = f"Checked {_utc(diagnosis.checked_at)} · source {_one_line(diagnosis.source)}"
     if requested_by:
         facts += f" · escalated by {_one_line(requested_by)}"
-    out += [facts, f"Verdict: {_verdict(diagnosis)}", ""]
+    out += [facts, f"Verdict: {verdict(diagnosis)}", ""]
 
     problems = diagnosis.problem_situations()
     if problems:
         out.append("Situations")
         for number, situation in enumerate(problems[:SITUATIONS_MAX], start=1):
             findings = diagnosis.problem_findings(situation.id)
-            _, url = _runbook_link(situation.id, findings)
+            _, url = runbook_link(situation.id, findings)
             out.append(f"  {number}. {_situation_title(situation.id)} [{situation.id}]")
             out.append(f"     {_cut(_one_line(situation.summary), 500)}")
             out.append(f"     Runbook: {url}")
             for finding in findings[:KEY_FINDINGS]:
-                evidence = _evidence(finding, KEY_EVIDENCE_LINES, KEY_EVIDENCE_CHARS)
+                evidence = key_evidence(finding, KEY_EVIDENCE_LINES, KEY_EVIDENCE_CHARS)
                 if finding.title != situation.summary:
                     out.append(f"     - {_cut(_one_line(finding.title), 300)}")
                 out += [f"       | {_one_line(line)}" for line in evidence]
@@ -297,7 +274,7 @@ def _handoff_text(
         out += _more(len(problems), min(len(problems), SITUATIONS_MAX), "situations")
         out.append("")
 
-    affected = _affected(diagnosis)
+    affected = affected_workers(diagnosis)
     out.append(f"Affected workers ({len(affected):,})" if affected else "Affected workers: none named")
     width = max((len(n) for n in list(affected)[:LIST_MAX]), default=0)
     out += [
@@ -327,7 +304,7 @@ def _handoff_text(
     if diagnosis.unknowns:
         out.append("Could not judge")
         shown = min(len(diagnosis.unknowns), LIST_MAX)
-        out += [f"  - {_cut(_unknown_line(diagnosis, i), 300)}" for i in range(shown)]
+        out += [f"  - {_cut(unknown_line(diagnosis, i), 300)}" for i in range(shown)]
         out += [f"  {m}" for m in _more(len(diagnosis.unknowns), shown, "unknowns")]
         out.append("")
 
@@ -380,7 +357,7 @@ def github_issue_body(
     """The issue body, Markdown; the evidence last (truncation cuts from the end)."""
     out = [f"## calico-bot escalation: {_md_code(diagnosis.cluster)}", ""]
     out.append(f"- **Checked:** {_utc(diagnosis.checked_at)} (source: {_md_code(diagnosis.source)})")
-    out.append(f"- **Verdict:** {_verdict(diagnosis)}")
+    out.append(f"- **Verdict:** {verdict(diagnosis)}")
     if requested_by:
         out.append(f"- **Escalated by:** {_md_code(requested_by)} (Slack)")
     out.append(f"- **Runbook:** [calico-node troubleshooting]({RUNBOOK_URL})")
@@ -391,17 +368,17 @@ def github_issue_body(
     out.append("")
     if problems:
         for number, situation in enumerate(problems[:SITUATIONS_MAX], start=1):
-            section, url = _runbook_link(situation.id, diagnosis.problem_findings(situation.id))
+            section, url = runbook_link(situation.id, diagnosis.problem_findings(situation.id))
             out.append(
                 f"{number}. **{_situation_title(situation.id)}** ({_md_code(situation.id)}): "
                 f"{_cut(_one_line(situation.summary), 500)} — runbook: [{_cut(section, 120)}]({url})"
             )
         out += _more(len(problems), min(len(problems), SITUATIONS_MAX), "situations")
     else:
-        out.append(_verdict(diagnosis))
+        out.append(verdict(diagnosis))
     out.append("")
 
-    affected = _affected(diagnosis)
+    affected = affected_workers(diagnosis)
     out.append(f"### Affected workers ({len(affected):,})")
     out.append("")
     out += [f"- {_md_code(name)} — {why}" for name, why in list(affected.items())[:LIST_MAX]] or [
@@ -440,7 +417,7 @@ def github_issue_body(
         out.append("### Could not judge")
         out.append("")
         shown = min(len(diagnosis.unknowns), LIST_MAX)
-        out += [f"- {_cut(_unknown_line(diagnosis, i), 300)}" for i in range(shown)]
+        out += [f"- {_cut(unknown_line(diagnosis, i), 300)}" for i in range(shown)]
         out += _more(len(diagnosis.unknowns), shown, "unknowns")
         out.append("")
 
@@ -462,7 +439,7 @@ def github_issue_body(
             if finding.detail:
                 out.append(_cut(_one_line(finding.detail), 1000))
                 out.append("")
-            evidence = _evidence(finding, BODY_EVIDENCE_LINES, BODY_EVIDENCE_CHARS)
+            evidence = key_evidence(finding, BODY_EVIDENCE_LINES, BODY_EVIDENCE_CHARS)
             if evidence:
                 out += _md_fence([_one_line(line) for line in evidence])
                 out.append("")
@@ -576,156 +553,8 @@ def build_handoff(
 
 
 # =================================================================================================
-# The Slack message
+# Paging
 # =================================================================================================
-
-
-def _mrkdwn(text: str) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": text}
-
-
-def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": clip_plain(text.strip() or " ", limit), "emoji": True}
-
-
-def _section(text: str) -> Block:
-    return {"type": "section", "text": _mrkdwn(clip(text or " ", SECTION_TEXT_MAX))}
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [_mrkdwn(clip(text or " ", CONTEXT_TEXT_MAX))]}
-
-
-def _prose(text: str, limit: int) -> str:
-    """Escaped one-line text from the cluster; a stray backtick cannot open a code span."""
-    safe = escape(_one_line(text))
-    if "``" in safe or safe.count("`") % 2:  # only plain `code` spans are kept as such
-        safe = safe.replace("`", "ˋ")
-    return clip(safe, limit)
-
-
-def _who(user: str) -> str:
-    """A Slack user id as a mention; anything else as escaped text (never a mention)."""
-    user = _one_line(user)
-    return mention(user) if re.fullmatch(r"[UW][A-Z0-9]{1,30}", user) else _prose(user, 100)
-
-
-def _code(text: str, limit: int = 100) -> str:
-    return "`" + clip(escape(_one_line(text)).replace("`", "ˋ"), limit) + "`"
-
-
-def _code_block(lines: Sequence[str]) -> str:
-    body = "\n".join(clip(escape(_one_line(line)).replace("`", "ˋ"), KEY_EVIDENCE_CHARS) for line in lines)
-    return f"```\n{body}\n```"
-
-
-_SAFE_URL = re.compile(r"https://[^\s|<>]+")
-
-
-def _link(url: str, label: str) -> str:
-    """A mrkdwn link when the URL is a plain https URL; else the URL shown as code."""
-    if _SAFE_URL.fullmatch(url) and len(url) <= SLACK_URL_MAX:
-        return f"<{url}|{escape(label)}>"
-    return f"{escape(label)}: {_code(url, 300)}"
-
-
-class _Lines:
-    """Lines added while they fit a budget; `force` adds a trailer past it."""
-
-    def __init__(self, limit: int = _SECTION_ROOM) -> None:
-        self.limit, self.lines, self.used = limit, list[str](), 0
-
-    def add(self, line: str) -> bool:
-        size = slack_len(line) + (1 if self.lines else 0)
-        if self.used + size > self.limit:
-            return False
-        self.used += size
-        self.lines.append(line)
-        return True
-
-    def force(self, line: str) -> None:
-        self.used += slack_len(line) + 1
-        self.lines.append(line)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-
-def _situation_section(number: int, situation: Situation, findings: Sequence[Finding]) -> Block:
-    section, url = _runbook_link(situation.id, findings)
-    link = f"📖 <{url}|Runbook: {_prose(section, 200)}>" if _SAFE_URL.fullmatch(url) else ""
-    text = _Lines(_SECTION_ROOM - slack_len(link))
-    text.add(f"*{number}. {escape(_situation_title(situation.id))}*  {_code(situation.id)}")
-    text.add(_prose(situation.summary, 500))
-    shown = 0
-    for finding in findings[:KEY_FINDINGS]:
-        lines = []
-        if finding.title != situation.summary:
-            lines.append(f"*{_prose(finding.title, 300)}*")
-        evidence = _evidence(finding, KEY_EVIDENCE_LINES, KEY_EVIDENCE_CHARS)
-        if evidence:
-            lines.append(_code_block(evidence))
-        if not lines or not text.add("\n".join(lines)):
-            if lines and shown == 0 and text.add(lines[0]):
-                shown += 1
-            break
-        shown += 1
-    if len(findings) > shown:
-        text.force(f"_+{len(findings) - shown:,} more finding(s) in the card's thread_")
-    if link:
-        text.force(link)
-    return _section(text.text)
-
-
-def _workers_section(diagnosis: Diagnosis) -> Block:
-    affected = _affected(diagnosis)
-    if not affected:
-        return _section("*Affected workers:* none named by the findings")
-    text = _Lines()
-    text.add(f"*Affected workers* ({len(affected):,})")
-    shown = 0
-    for name, why in list(affected.items())[:SLACK_WORKERS_MAX]:
-        emoji = "⚫" if why == _KUBELET else "🔴"
-        if not text.add(f"{emoji} {_code(name, 60)} {why}"):
-            break
-        shown += 1
-    if len(affected) > shown:
-        text.force(f"_+{len(affected) - shown:,} more_")
-    return _section(text.text)
-
-
-def _audit_section(actions: Sequence[AuditEntry]) -> Block:
-    if not actions:
-        return _section(
-            f"*Actions taken by calico-bot on this cluster*\n_{NO_ACTIONS[0].upper()}{NO_ACTIONS[1:]}._"
-        )
-    text = _Lines()
-    text.add(f"*Actions taken by calico-bot on this cluster* ({len(actions):,})")
-    shown = 0
-    for entry in actions[:SLACK_AUDIT_MAX]:
-        line = (
-            f"• {slack_date(entry.at)} {_code(entry.action, 40)} {_code(entry.target, 100)}: requested by "
-            f"{_who(entry.requested_by) or '?'}, approved by "
-            f"{_who(entry.approved_by) or '?'} → {_prose(entry.outcome, 200) or '_no outcome recorded_'}"
-        )
-        if not text.add(line):
-            break
-        shown += 1
-    if len(actions) > shown:
-        text.force(f"_+{len(actions) - shown:,} more in the audit log_")
-    return _section(text.text)
-
-
-def _link_button(label: str, index: int, url: str) -> Block | None:
-    if not _SAFE_URL.fullmatch(url) or len(url) > SLACK_URL_MAX:
-        return None
-    return {
-        "type": "button",
-        "text": _plain(label, BUTTON_TEXT_MAX),
-        "action_id": f"{LINK_BUTTON}:{index}",
-        "url": url,
-    }
 
 
 def paging_status(result: PagingResult) -> str:
@@ -736,86 +565,6 @@ def paging_status(result: PagingResult) -> str:
         f"Paging failed: {_one_line(result.message)}. Nobody was paged: page armada-network by hand "
         "with the escalation policy below."
     )
-
-
-def handoff_message(handoff: Handoff, diagnosis: Diagnosis, *, paging: str | None) -> Message:
-    """The hand-off in Block Kit, for the card's thread (or a cross-post); `paging` is the status
-    line of a PagerDuty trigger (`paging_status`), when one was tried."""
-    cluster = handoff.cluster or diagnosis.cluster
-    links = handoff.links
-    blocks: list[Block] = [
-        {"type": "header", "text": _plain(f"Escalation: {_one_line(cluster)}", HEADER_TEXT_MAX)}
-    ]
-
-    intro = f"🚨 *Hand-off to armada-network* — {escape(_verdict(diagnosis))}\n*{_prose(handoff.title, 400)}*"
-    if handoff.requested_by:
-        intro += f"\nEscalated by {_who(handoff.requested_by)}"
-    blocks.append(_section(intro))
-
-    if paging:
-        failed = paging.startswith("Paging failed")
-        emoji = "⚠️" if failed else "📟"
-        blocks.append(_section(f"{emoji} {_prose(paging, 1500)}"))
-
-    problems = diagnosis.problem_situations()
-    for number, situation in enumerate(problems[:SLACK_SITUATIONS_MAX], start=1):
-        blocks.append(_situation_section(number, situation, diagnosis.problem_findings(situation.id)))
-    if len(problems) > SLACK_SITUATIONS_MAX:
-        rest = problems[SLACK_SITUATIONS_MAX:]
-        ids = ", ".join(_code(s.id, 60) for s in rest[:20])
-        blocks.append(_section(f"_+{len(rest):,} more situation(s) in the card's thread: {ids}_"))
-    if not problems:
-        blocks.append(_section(f"_{escape(_verdict(diagnosis))}_"))
-
-    blocks.append(_workers_section(diagnosis))
-    blocks.append(_audit_section(handoff.actions))
-
-    if handoff.bundle_name:
-        blocks.append(_section(f"📦 *Bundle:* {_code(handoff.bundle_name, 200)} (attached in this thread)"))
-    else:
-        blocks.append(_section("📦 *Bundle:* none gathered — use *Gather* on the card first if you can"))
-
-    if diagnosis.unknowns:
-        shown = min(len(diagnosis.unknowns), SLACK_UNKNOWNS_MAX)
-        lines = [f"• {_prose(_unknown_line(diagnosis, i), 300)}" for i in range(shown)]
-        more = len(diagnosis.unknowns) - shown
-        blocks.append(
-            _context("❔ *Could not judge*\n" + "\n".join(lines) + (f"\n_+{more:,} more_" if more else ""))
-        )
-
-    shortened = handoff.body_truncated or handoff.github_button_url != handoff.github_new_issue_url
-    blocks.append(
-        _section(
-            "*Escalation links*\n"
-            f"• PagerDuty: {_link(links.pagerduty_policy_url, PAGERDUTY_POLICY_NAME)}\n"
-            f"• Slack: {_link(links.slack_channel_url, SLACK_CHANNEL_NAME)}\n"
-            f"• GHE: {_link(links.github_issues_url, 'armada-network issues')} — *New GHE issue* opens one "
-            "with the title and body prefilled from this diagnosis"
-            + (" (the body is shortened: attach this thread)" if shortened else "")
-        )
-    )
-    buttons = [
-        b
-        for b in (
-            _link_button("PagerDuty escalation policy", 0, links.pagerduty_policy_url),
-            _link_button(SLACK_CHANNEL_NAME, 1, links.slack_channel_url),
-            _link_button("New GHE issue", 2, handoff.github_button_url or handoff.github_new_issue_url),
-        )
-        if b is not None
-    ]
-    if buttons:
-        blocks.append({"type": "actions", "elements": buttons})
-
-    footer = f"diagnosis checked {slack_date(diagnosis.checked_at)} · source {_prose(diagnosis.source, 100)}"
-    blocks.append(_context(footer + " · calico-bot hand-off"))
-
-    if len(blocks) > MAX_BLOCKS:  # cannot happen by construction; a guard
-        blocks = [*blocks[: MAX_BLOCKS - 1], _context("_…more in the card's thread_")]
-
-    fallback = f"🚨 Escalation: {_one_line(cluster)} — {handoff.title}"
-    if paging:
-        fallback += f" — {_one_line(paging)}"
-    return Message(text=clip(escape(fallback), FALLBACK_TEXT_MAX), blocks=blocks)
 
 
 # =================================================================================================
@@ -850,19 +599,19 @@ def pagerduty_event(
     """A PagerDuty Events API v2 `trigger` for the cluster (dedup key `calico-bot/<cluster>`)."""
     cluster = _one_line(diagnosis.cluster) or "unknown-cluster"
     problems = diagnosis.problem_situations()
-    what = "; ".join(f"{s.id}: {_one_line(s.summary)}" for s in problems) or _verdict(diagnosis)
+    what = "; ".join(f"{s.id}: {_one_line(s.summary)}" for s in problems) or verdict(diagnosis)
     summary = _cut(f"{summary_prefix}: {cluster}: {what}", PD_SUMMARY_MAX)
     evidence = [
         {
             "situation": str(s.id),
             "check": f.check,
             "title": _cut(_one_line(f.title), 300),
-            "evidence": _evidence(f, KEY_EVIDENCE_LINES, KEY_EVIDENCE_CHARS),
+            "evidence": key_evidence(f, KEY_EVIDENCE_LINES, KEY_EVIDENCE_CHARS),
         }
         for s in problems[:SLACK_SITUATIONS_MAX]
         for f in diagnosis.problem_findings(s.id)[:KEY_FINDINGS]
     ]
-    affected = _affected(diagnosis)
+    affected = affected_workers(diagnosis)
     first = str(problems[0].id) if problems else ("healthy" if diagnosis.healthy else "unknown")
     return {
         "routing_key": routing_key,
@@ -888,7 +637,7 @@ def pagerduty_event(
                 "affected_workers": list(affected)[:100],
                 "affected_workers_total": len(affected),
                 "unknowns": [
-                    _cut(_unknown_line(diagnosis, i), 300) for i in range(min(len(diagnosis.unknowns), 20))
+                    _cut(unknown_line(diagnosis, i), 300) for i in range(min(len(diagnosis.unknowns), 20))
                 ],
                 "unknowns_total": len(diagnosis.unknowns),
             },

@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.slack.cards import mention, slack_date
+from bot.slack.approval_card import describe
+from bot.slack.blockkit import mention, slack_date
 from bot.store.records import DEFAULT_TTL, Approval, ApprovalState
 from checks.model import READ_ONLY_ACTIONS, ActionKind
 
@@ -154,29 +155,6 @@ class Decision:
     """Why, in one or two sentences of Slack mrkdwn (shown to the clicking user)."""
     rule: str
     """The approval rule for this action (`rule_for`), shown on the card."""
-
-
-def describe(approval: Approval) -> str:
-    """The record's state in words: `approved by <@U1> <date>`, `expired <date>`, `pending`."""
-    by = mention(approval.approver) or "someone"
-    when = f" {slack_date(approval.decided_at)}" if approval.decided_at else ""
-    state = approval.state
-    if state == ApprovalState.PENDING:
-        return f"pending until {slack_date(approval.expires)}"
-    if state == ApprovalState.EXPIRED:
-        return f"expired {slack_date(approval.expires)} without a decision; nothing was done"
-    if state == ApprovalState.WITHDRAWN:
-        why = f" ({approval.result})" if approval.result else ""
-        return f"withdrawn{when}{why}; nothing was done"
-    if state == ApprovalState.DENIED:
-        return f"denied by {by}{when}"
-    approved = f"approved by {by}{when}"
-    if state == ApprovalState.APPROVED:
-        return approved
-    if state == ApprovalState.EXECUTING:
-        return f"{approved}, now running"
-    result = f": {approval.result}" if approval.result else ""
-    return f"{approved}, {state}{result}"
 
 
 def groups_unavailable(policy: ApprovalPolicy, error: str) -> str:

@@ -26,7 +26,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from bot.clock import utcnow
 from bot.cluster.checking import CheckFailed, ClusterAccess, open_cluster
@@ -43,7 +42,7 @@ from bot.remediation.actions import (
     plan_action,
     verify,
 )
-from bot.remediation.approvals import ApprovalPolicy, describe, may_decide, needs_groups, rule_for
+from bot.remediation.approvals import ApprovalPolicy, may_decide, needs_groups, rule_for
 from bot.remediation.iks import IksClient, IksError, IksSettings
 from bot.remediation.workers import (
     WORKER_ACTIONS,
@@ -52,8 +51,9 @@ from bot.remediation.workers import (
     plan_worker_action,
     verify_worker,
 )
-from bot.slack import cards
 from bot.slack.api import SlackError, SlackPoster
+from bot.slack.approval_card import approval_card, history_text, transition_message
+from bot.slack.blockkit import Message, escape, text_message
 from bot.slack.disclosure import public_text
 from bot.slack.requester import cannot_post
 from bot.store.records import Approval, ApprovalState, AuditKind
@@ -63,8 +63,6 @@ from checks.model import ActionKind
 log = logging.getLogger(__name__)
 
 
-APPROVE_BUTTON = "calico_approve"
-DENY_BUTTON = "calico_deny"
 NEXT_STEP = {
     ActionKind.PAGE: "hand over in #armada-network: the hand-off above has the diagnosis and links",
     ActionKind.CORDON: "gather the data, then delete the calico-node pod (runbook step 1)",
@@ -188,7 +186,7 @@ class Remediation:
                 await self._audit(result.approval, AuditKind.WITHDRAWAL, outcome="withdrawn", detail=reason)
         except StoreUnavailable as store_exc:
             log.warning("request %s stays pending until it expires: %s", approval.id, store_exc)
-        what = f"the approval card for `{approval.action.value} {cards.escape(approval.target)}`"
+        what = f"the approval card for `{approval.action.value} {escape(approval.target)}`"
         return f"{cannot_post(exc.error, what=what)} The request was withdrawn: nothing will run."
 
     async def sweep_expired(self) -> int:
@@ -245,7 +243,7 @@ class Remediation:
             if not result.ok or result.approval is None:
                 if result.approval is not None:
                     await self._update_card(channel, card_ts, result.approval)
-                return result.message
+                return transition_message(result)
             await self._audit(
                 approval,
                 AuditKind.DECISION,
@@ -474,52 +472,16 @@ class Remediation:
             await self._update_card(channel, card_ts, done.approval)
         step = NEXT_STEP.get(approval.action, "") if ok else NEXT_RUNG.get(approval.action, "escalate")
         verdict = "✅ done" if ok else "❌ did not work"
-        text = (
-            f"{verdict}: `{approval.action.value} {approval.target}` — {cards.escape(result)}\nNext: {step}."
-        )
+        text = f"{verdict}: `{approval.action.value} {approval.target}` — {escape(result)}\nNext: {step}."
         try:
-            await self.slack.post(channel, _text(text), thread_ts=card_ts)
+            await self.slack.post(channel, text_message(text), thread_ts=card_ts)
         except SlackError as exc:
             log.warning("the outcome of %s was not posted: %s", approval.id, exc.error)
 
     # --- cards -------------------------------------------------------------------------------
 
-    def card(self, approval: Approval) -> cards.Message:
-        rule = rule_for(approval.action, self.policy)
-        dry = " (read-only mode: a dry run)" if self.read_only else ""
-        lines = [
-            f"*Approval needed{dry}: `{approval.action.value}` on {cards.escape(approval.cluster)}*",
-            f"*What will happen:* {cards.escape(approval.reason)}",
-            f"*Target:* `{cards.escape(approval.target)}` · *requested by* {cards.mention(approval.requester)}",
-            f"*Rule:* {rule} · *state:* {describe(approval)}",
-        ]
-        blocks: list[dict[str, Any]] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:2900]}}
-        ]
-        if approval.state == ApprovalState.PENDING:
-            blocks.append(
-                {
-                    "type": "actions",
-                    "elements": [
-                        {
-                            "type": "button",
-                            "action_id": APPROVE_BUTTON,
-                            "style": "primary",
-                            "value": approval.id,
-                            "text": {"type": "plain_text", "text": "Approve"},
-                        },
-                        {
-                            "type": "button",
-                            "action_id": DENY_BUTTON,
-                            "style": "danger",
-                            "value": approval.id,
-                            "text": {"type": "plain_text", "text": "Deny"},
-                        },
-                    ],
-                }
-            )
-        text = f"Approval {approval.state}: {approval.action.value} {approval.target} on {approval.cluster}"
-        return cards.Message(text=text, blocks=blocks)
+    def card(self, approval: Approval) -> Message:
+        return approval_card(approval, rule=rule_for(approval.action, self.policy), read_only=self.read_only)
 
     async def _update_card(self, channel: str, card_ts: str, approval: Approval) -> None:
         try:
@@ -549,15 +511,7 @@ class Remediation:
         except StoreUnavailable as exc:
             log.warning("history of %s unavailable: %s", cluster, exc)
             return f"History is unavailable: {exc.public}."
-        if not records:
-            return f"No calico-bot action has been requested on {cards.escape(cluster)}."
-        lines = [f"*Latest calico-bot activity on {cards.escape(cluster)}*"]
-        for r in records:
-            who = cards.mention(r.actor) if r.actor.startswith(("U", "W")) else r.actor
-            what = " ".join(part for part in (r.action, r.target) if part)
-            detail = f" — {cards.escape(r.detail[:150])}" if r.detail else ""
-            lines.append(f"• {cards.slack_date(r.at)} {r.kind} `{what}` by {who}: {r.outcome}{detail}")
-        return "\n".join(lines)[:3900]
+        return history_text(cluster, records)
 
 
 def _for_requester(exc: Exception) -> str:
@@ -566,9 +520,3 @@ def _for_requester(exc: Exception) -> str:
         private = f" Details: {exc.private}." if exc.private else ""
         return f"{exc.what_failed} ({exc.try_next}).{private}"
     return str(exc)
-
-
-def _text(mrkdwn: str) -> cards.Message:
-    return cards.Message(
-        text=mrkdwn[:2900], blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn[:2900]}}]
-    )

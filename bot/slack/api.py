@@ -4,7 +4,7 @@ One `AsyncWebClient` per process, pointed at `SLACK_API_URL`, with the connectio
 rate-limit (429 + Retry-After) retry handlers; no retry on server errors for `chat.postMessage`
 (a retry after a lost 5xx would post twice). `SlackPoster` is what the jobs use: post, update,
 ephemeral, files into a thread, and answers through a request's `response_url` — messages given as
-`bot.slack.cards.Message`. Every failure comes out as one `SlackError` with a short code: Slack's own
+`bot.slack.blockkit.Message`. Every failure comes out as one `SlackError` with a short code: Slack's own
 (`not_in_channel`, `missing_scope`, `ratelimited`…), `HTTP 503` for an answer that was not Slack's
 JSON, or `unreachable (…)` when no answer came.
 """
@@ -23,7 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack.cards import Message
+from bot.slack.blockkit import Message
 
 log = logging.getLogger(__name__)
 

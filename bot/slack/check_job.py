@@ -20,6 +20,7 @@ from bot.cluster.checking import CheckFailed, ClusterAccess, run_check
 from bot.cluster.collect import Progress
 from bot.slack import cards
 from bot.slack.api import SlackError, SlackPoster
+from bot.slack.blockkit import Message, escape
 from bot.slack.disclosure import channel_safe, public_text
 from bot.slack.requester import Requester, post_failed, tell
 
@@ -43,7 +44,7 @@ class CheckRequest:
 
 
 async def run_check_job(request: CheckRequest, *, slack: SlackPoster, access: ClusterAccess) -> None:
-    what = f"the check of `{cards.escape(request.cluster)}`"
+    what = f"the check of `{escape(request.cluster)}`"
     try:
         ts = await slack.post(
             request.channel, cards.checking_message(request.cluster, requested_by=request.user)
@@ -108,7 +109,7 @@ async def _check(request: CheckRequest, ts: str, *, slack: SlackPoster, access: 
         log.warning("could not upload the diagnosis JSON: %s", exc)
 
 
-def failure_card(cluster: str, exc: Exception, *, user: str, doing: str, terminal: str) -> cards.Message:
+def failure_card(cluster: str, exc: Exception, *, user: str, doing: str, terminal: str) -> Message:
     """The error card for a job that could not finish: what failed and what to try, and nothing
     about the host (the private part of a CheckFailed goes to `tell_private`)."""
     if isinstance(exc, CheckFailed):
@@ -129,8 +130,8 @@ def failure_card(cluster: str, exc: Exception, *, user: str, doing: str, termina
 def private_text(cluster: str, failed: CheckFailed) -> str:
     """The requester's own details of a failure: what the card leaves out."""
     return (
-        f"Only you see this. Details of why `{cards.escape(cluster)}` could not be checked: "
-        f"{cards.escape(failed.private)}"
+        f"Only you see this. Details of why `{escape(cluster)}` could not be checked: "
+        f"{escape(failed.private)}"
     )
 
 
@@ -167,7 +168,7 @@ async def _stop(task: asyncio.Task[None]) -> None:
         await task
 
 
-async def _replace(slack: SlackPoster, request: CheckRequest, ts: str, message: cards.Message) -> str:
+async def _replace(slack: SlackPoster, request: CheckRequest, ts: str, message: Message) -> str:
     """Edit the "checking…" message; if it is gone (deleted), post the result anew."""
     try:
         await slack.update(request.channel, ts, message)

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 
 from bot.cluster.checking import CheckFailed, ClusterAccess
 from bot.escalation.escalate import diagnose_for_handoff, handoff_for
-from bot.escalation.handoff import (
-    handoff_message,
-)
 from bot.slack import cards
 from bot.slack.api import SlackError, SlackPoster
+from bot.slack.blockkit import escape
 from bot.slack.check_job import tell_private
 from bot.slack.disclosure import channel_safe, public_text
 from bot.slack.gather_job import GATHER_AUDIT
+from bot.slack.handoff import handoff_message, with_page_button
 from bot.slack.requester import Requester, post_failed
 from bot.store.records import AuditEntry
 from bot.store.redis_store import Store, StoreUnavailable
@@ -69,7 +68,7 @@ async def run_escalate_job(
     try:
         await _escalate(request, slack=slack, access=access, store=store, pageable=pageable)
     except SlackError as exc:
-        what = f"the escalation hand-off for `{cards.escape(request.cluster)}`"
+        what = f"the escalation hand-off for `{escape(request.cluster)}`"
         await post_failed(slack, request.requester, exc, what=what)
 
 
@@ -114,21 +113,7 @@ async def _escalate(
     )
     if pageable:
         value = json.dumps({"kind": "page", "cluster": request.cluster, "target": request.cluster})
-        page = {
-            "type": "actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": PAGE_BUTTON,
-                    "style": "danger",
-                    "value": value,
-                    "text": {"type": "plain_text", "text": "Page armada-network"},
-                }
-            ],
-        }
-        message = cards.Message(
-            text=message.text, blocks=[*message.blocks[:49], page], attachments=message.attachments
-        )
+        message = with_page_button(message, action_id=PAGE_BUTTON, value=value)
     await slack.post(request.channel, message, thread_ts=request.thread_ts)
     crosspost = os.environ.get(CROSSPOST_ENV, "").strip()
     if crosspost and crosspost != request.channel:

@@ -14,6 +14,7 @@ from bot.cluster.checking import CheckFailed, ClusterAccess
 from bot.escalation.gather import Bundle, GatherLimits, gather_cluster
 from bot.slack import cards
 from bot.slack.api import SlackError, SlackPoster
+from bot.slack.blockkit import escape, text_message
 from bot.slack.check_job import failure_card, tell_private
 from bot.slack.disclosure import public_text
 from bot.slack.requester import Requester, post_failed
@@ -44,11 +45,11 @@ def bundle_comment(bundle: Bundle, cluster: str, node: str) -> str:
     logs = sum(1 for path, _size in bundle.files if "/logs/" in path)
     describes = sum(1 for path, _size in bundle.files if "/describe-" in path)
     lines = [
-        f"📦 Runbook data for worker `{node}` on *{cards.escape(cluster)}*: {describes} `describe` outputs, "
+        f"📦 Runbook data for worker `{node}` on *{escape(cluster)}*: {describes} `describe` outputs, "
         f"{logs} container logs, the diagnosis JSON and `summary.txt` (redacted)."
     ]
     for problem in bundle.problems[:5]:
-        lines.append(f"⚠️ {cards.escape(public_text(problem))}")  # a failed read may name the API server
+        lines.append(f"⚠️ {escape(public_text(problem))}")  # a failed read may name the API server
     if len(bundle.problems) > 5:
         lines.append(f"… {len(bundle.problems) - 5} more in summary.txt")
     if bundle.notes:
@@ -64,11 +65,11 @@ async def run_gather_job(
     limits: GatherLimits | None = None,
     store: Store | None = None,
 ) -> None:
-    progress = _text_message(
-        f"📦 Gathering the runbook's data for worker `{request.node}` on *{cards.escape(request.cluster)}*… "
+    progress = text_message(
+        f"📦 Gathering the runbook's data for worker `{request.node}` on *{escape(request.cluster)}*… "
         f"(requested by <@{request.user}>)"
     )
-    what = f"the data gathered from `{request.node}` on `{cards.escape(request.cluster)}`"
+    what = f"the data gathered from `{request.node}` on `{escape(request.cluster)}`"
     try:
         ts = await slack.post(request.channel, progress, thread_ts=request.thread_ts)
     except SlackError as exc:
@@ -127,7 +128,7 @@ async def _gather(
             ),
         )
         return
-    await slack.update(request.channel, ts, _text_message(comment))
+    await slack.update(request.channel, ts, text_message(comment))
     if store is not None:  # the escalation hand-off names the latest bundle
         try:
             await store.audit(
@@ -142,9 +143,3 @@ async def _gather(
             )
         except StoreUnavailable as exc:
             log.warning("gather not recorded in the audit stream: %s", exc)
-
-
-def _text_message(mrkdwn: str) -> cards.Message:
-    return cards.Message(
-        text=mrkdwn[:2900], blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn[:2900]}}]
-    )

@@ -268,3 +268,21 @@ class AuditRecord:
             requester=fields.get("requester", ""),
             approver=fields.get("approver", ""),
         )
+
+
+class TransitionOutcome(StrEnum):
+    DONE = "done"
+    MISSING = "missing"
+    WRONG_STATE = "wrong-state"
+    EXPIRED = "expired"
+    """The request had expired: this call turned it from pending into expired (update the card)."""
+    NOT_EXPIRED = "not-expired"
+    """pending -> expired asked for before the request's time was up."""
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    ok: bool
+    outcome: TransitionOutcome
+    approval: Approval | None
+    """The record as it is after the call (None when there is no such record)."""

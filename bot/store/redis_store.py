@@ -23,9 +23,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,7 +35,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from bot.redact import redact
-from bot.remediation.approvals import describe
 from bot.store.records import (
     APPROVAL_ID,
     Approval,
@@ -45,6 +42,8 @@ from bot.store.records import (
     AuditEntry,
     AuditKind,
     AuditRecord,
+    TransitionOutcome,
+    TransitionResult,
     check_transition,
     epoch_ms,
 )
@@ -205,37 +204,6 @@ def _text_map(raw: Mapping[Any, Any]) -> dict[str, str]:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
-
-
-class TransitionOutcome(StrEnum):
-    DONE = "done"
-    MISSING = "missing"
-    WRONG_STATE = "wrong-state"
-    EXPIRED = "expired"
-    """The request had expired: this call turned it from pending into expired (update the card)."""
-    NOT_EXPIRED = "not-expired"
-    """pending -> expired asked for before the request's time was up."""
-
-
-@dataclass(frozen=True)
-class TransitionResult:
-    ok: bool
-    outcome: TransitionOutcome
-    approval: Approval | None
-    """The record as it is after the call (None when there is no such record)."""
-
-    @property
-    def message(self) -> str:
-        """For the user who clicked: what happened, or why nothing did."""
-        if self.approval is None:
-            return "This request no longer exists (it was never made here, or it expired long ago)."
-        if self.outcome == TransitionOutcome.DONE:
-            return f"Done: {describe(self.approval)}."
-        if self.outcome == TransitionOutcome.EXPIRED:
-            return f"Too late: this request {describe(self.approval)}."
-        if self.outcome == TransitionOutcome.NOT_EXPIRED:
-            return f"Not expired yet: {describe(self.approval)}."
-        return f"Already {describe(self.approval)}."
 
 
 class Store:

@@ -49,12 +49,12 @@ from bot.escalation.handoff import (
     dedup_key,
     github_issue_body,
     github_new_issue_url,
-    handoff_message,
     issue_title,
     pagerduty_event,
     paging_status,
 )
 from bot.escalation.pagerduty import PagingResult, send_event
+from bot.slack.handoff import handoff_message
 from bot.store.records import AuditEntry
 from checks.model import RUNBOOK_URL, Diagnosis, Severity, Unknown
 from tests.slack.test_cards import (

@@ -34,13 +34,13 @@ import msgspec
 import pytest
 from slack_sdk.models.blocks import Block as SdkBlock
 
-from bot.slack import cards
+from bot.slack import blockkit, cards
+from bot.slack.blockkit import Message
 from bot.slack.cards import (
     ACTION_BUTTON,
     ESCALATE_BUTTON,
     GATHER_BUTTON,
     RUNBOOK_BUTTON,
-    Message,
     WorkerState,
     diagnosis_card,
     thread_details,
@@ -60,6 +60,7 @@ from checks.model import (
     Situation,
     SituationId,
     Unknown,
+    runbook_anchor,
 )
 from checks.objects import Node
 from checks.snapshot import ReadError, Snapshot
@@ -912,8 +913,8 @@ def test_zones_of_falls_back_to_the_worker_pool() -> None:
 def test_clip_never_cuts_inside_a_mention_an_entity_or_a_code_span() -> None:
     text = "a" * 95 + "<@U123456> &amp; `code span` ```\nfenced\n```"
     for limit in range(1, len(text) + 2):
-        clipped = cards.clip(text, max(limit, 8))
-        assert cards.slack_len(clipped) <= max(limit, 8)
+        clipped = blockkit.clip(text, max(limit, 8))
+        assert blockkit.slack_len(clipped) <= max(limit, 8)
         assert not check_mrkdwn(clipped + " ", "clip") or clipped.strip() == "…", clipped
 
 
@@ -928,19 +929,19 @@ def test_clip_fuzz() -> None:
             continue
         tried += 1
         limit = rng.randint(8, 80)
-        clipped = cards.clip(text, limit)
-        assert cards.slack_len(clipped) <= limit
+        clipped = blockkit.clip(text, limit)
+        assert blockkit.slack_len(clipped) <= limit
         assert not check_mrkdwn(clipped + ".", "clipped"), (text, clipped)
     assert tried > 1000
 
 
 def test_escape_and_mention() -> None:
-    assert cards.escape("a<b>&c") == "a&lt;b&gt;&amp;c"
-    assert cards.mention("U123") == "<@U123>"
-    assert cards.mention("<!channel>") == "&lt;!channel&gt;"
-    assert cards.runbook_anchor(RunbookSection.MOST_WORKERS) == (
+    assert blockkit.escape("a<b>&c") == "a&lt;b&gt;&amp;c"
+    assert blockkit.mention("U123") == "<@U123>"
+    assert blockkit.mention("<!channel>") == "&lt;!channel&gt;"
+    assert runbook_anchor(RunbookSection.MOST_WORKERS) == (
         "calico-node-in-crashloopbackoff-or-restarting-often-on-most-or-all--workers"
     )
-    assert cards.runbook_anchor(RunbookSection.BGP_MIGRATION) == (
+    assert runbook_anchor(RunbookSection.BGP_MIGRATION) == (
         "calico-node-pod-not-running-after-upgrading-to-iks-129-or-newer"
     )

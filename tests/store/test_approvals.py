@@ -13,11 +13,11 @@ from bot.remediation.approvals import (
     RULE_TWO_PERSON,
     ApprovalPolicy,
     PolicyError,
-    describe,
     may_decide,
     needs_groups,
     rule_for,
 )
+from bot.slack.approval_card import describe
 from bot.store.records import DEFAULT_TTL, Approval, ApprovalState, check_transition
 from checks.model import ActionKind
 

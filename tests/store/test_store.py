@@ -17,8 +17,9 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.store.records import Approval, ApprovalState, AuditEntry, AuditKind
-from bot.store.redis_store import DuplicateApproval, Store, StoreUnavailable, TransitionOutcome
+from bot.slack.approval_card import transition_message
+from bot.store.records import Approval, ApprovalState, AuditEntry, AuditKind, TransitionOutcome
+from bot.store.redis_store import DuplicateApproval, Store, StoreUnavailable
 from checks.model import ActionKind
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -150,7 +151,7 @@ async def test_fifty_clicks_on_two_instances_approve_once(store: Store, other: S
             assert result.outcome == TransitionOutcome.WRONG_STATE
             assert result.approval is not None
             assert result.approval.approver == winner
-            assert f"Already approved by <@{winner}>" in result.message
+            assert f"Already approved by <@{winner}>" in transition_message(result)
     stored = await other.get(approval.id)
     assert stored is not None
     assert (stored.state, stored.approver, stored.decided_at) == (ApprovalState.APPROVED, winner, NOW)
@@ -209,8 +210,8 @@ async def test_a_late_approval_expires_the_request(store: Store) -> None:
     assert late.outcome == TransitionOutcome.EXPIRED
     assert late.approval is not None
     assert (late.approval.state, late.approval.approver) == (ApprovalState.EXPIRED, "")
-    assert "Too late" in late.message
-    assert "expired" in late.message
+    assert "Too late" in transition_message(late)
+    assert "expired" in transition_message(late)
     # the next click is told it is expired, and nothing moves
     later = await store.transition(
         approval.id,
@@ -220,7 +221,7 @@ async def test_a_late_approval_expires_the_request(store: Store) -> None:
         now=approval.expires + timedelta(minutes=1),
     )
     assert (later.ok, later.outcome) == (False, TransitionOutcome.WRONG_STATE)
-    assert "Already expired" in later.message
+    assert "Already expired" in transition_message(later)
     stored = await store.get(approval.id)
     assert stored is not None
     assert stored.state == ApprovalState.EXPIRED
@@ -269,7 +270,7 @@ async def test_denied_cannot_be_approved(store: Store) -> None:
         approval.id, from_states=PENDING, to_state=ApprovalState.APPROVED, actor="U0APP", now=NOW
     )
     assert (late.ok, late.outcome) == (False, TransitionOutcome.WRONG_STATE)
-    assert "Already denied by <@U0DEN>" in late.message
+    assert "Already denied by <@U0DEN>" in transition_message(late)
     with pytest.raises(ValueError, match="not a transition"):
         await store.transition(
             approval.id,
@@ -301,7 +302,7 @@ async def test_missing_approval(store: Store) -> None:
         "nope", from_states=PENDING, to_state=ApprovalState.APPROVED, actor="U0APP", now=NOW
     )
     assert (result.ok, result.outcome, result.approval) == (False, TransitionOutcome.MISSING, None)
-    assert "no longer exists" in result.message
+    assert "no longer exists" in transition_message(result)
 
 
 async def test_a_repeated_call_is_not_a_conflict_with_itself(store: Store, other: Store) -> None:
