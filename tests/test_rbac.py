@@ -46,7 +46,8 @@ from tests.rbac_model import RBAC_GROUP, Grant, Requirement, grants, missing, re
 ROOT = Path(__file__).resolve().parent.parent
 RBAC_FILE = ROOT / "deploy" / "rbac.yaml"
 BOT = ("ServiceAccount", "calico-bot", "calico-bot")
-# The modules that send Kubernetes API requests; each is driven by `_record` below.
+READER = "bot/cluster/reader.py"
+# The modules that make Kubernetes API requests (through the reader); each is driven by `_record` below.
 RECORDED_MODULES = {
     "bot/cluster/collect.py",
     "bot/escalation/gather.py",
@@ -258,7 +259,7 @@ def test_the_recording_requests_every_api_path_in_the_code(recording: Recording)
 
 
 def test_only_the_recorded_modules_send_api_requests() -> None:
-    senders = set()
+    senders, readers = set(), set()
     for path in sorted((ROOT / "bot").rglob("*.py")):
         module = path.relative_to(ROOT).as_posix()
         if module.startswith("bot/sim/") or module == "bot/cluster/kube.py":
@@ -271,7 +272,10 @@ def test_only_the_recorded_modules_send_api_requests() -> None:
                 and ast.unparse(node.func.value).endswith("transport")
             ):
                 senders.add(module)
-    assert senders == RECORDED_MODULES
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "KubeReader":
+                readers.add(module)
+    assert senders == {READER}  # every request goes through the one reader
+    assert readers == RECORDED_MODULES  # and every module that makes one is driven by the recording
 
 
 # The checks above can fail: the model finds a missing grant, an unused one, a wrong scope.

@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import msgspec
 
+from bot.cluster.reader import decoder
 from bot.redact import Redacted, redact
 from checks.objects import (
     CustomObject,
@@ -29,7 +30,6 @@ from checks.objects import (
     Deployment,
     Event,
     Lease,
-    ListMeta,
     Namespace,
     Node,
     ObjectName,
@@ -39,18 +39,9 @@ from checks.objects import (
 )
 from checks.snapshot import ContainerLog, Read, ReadError, Snapshot, Source
 
-T = TypeVar("T")
-
 SANDBOX_REASONS = frozenset({"FailedCreatePodSandBox", "FailedKillPod", "NetworkNotReady"})
 EVENT_NAMESPACES = frozenset({"calico-system", "kube-system", "tigera-operator"})
 KEEPALIVED_PREFIX = "ibm-keepalived-watcher"
-
-
-class Page(msgspec.Struct, Generic[T], kw_only=True):
-    """One page of a list response: the items and the `continue` token."""
-
-    metadata: ListMeta = ListMeta()
-    items: list[T] = []
 
 
 class _KindProbe(msgspec.Struct, kw_only=True, rename="camel"):
@@ -82,21 +73,6 @@ CUSTOM_KINDS: dict[str, Read] = {
     "TigeraStatus": Read.TIGERA_STATUSES,
 }
 CALICO_GROUP = "crd.projectcalico.org"
-
-_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
-
-
-def _decoder(kind: Any) -> msgspec.json.Decoder[Any]:
-    dec = _decoders.get(kind)
-    if dec is None:
-        dec = _decoders[kind] = msgspec.json.Decoder(kind)
-    return dec
-
-
-def decode_page(body: bytes, item_type: type[T]) -> Page[T]:
-    """Decode one list response into typed items (raises msgspec.DecodeError on a bad body)."""
-    page: Page[T] = _decoder(Page[item_type]).decode(body)  # type: ignore[valid-type]
-    return page
 
 
 def read_and_type(kind: str, api_version: str) -> tuple[Read, type[Any]] | None:
@@ -155,7 +131,7 @@ class SnapshotBuilder:
         """
         if isinstance(doc, bytes | bytearray):
             try:
-                probe = _decoder(_KindProbe).decode(doc)
+                probe = decoder(_KindProbe).decode(doc)
             except msgspec.ValidationError:  # valid JSON, but an array, a scalar or a non-string kind
                 raise ValueError(f"{where}: not a Kubernetes object or List") from None
             except msgspec.DecodeError as exc:
@@ -200,7 +176,7 @@ class SnapshotBuilder:
 
     def _add_raw_item(self, raw: msgspec.Raw, list_item_kind: str, list_api: str, where: str) -> int:
         try:
-            probe = _decoder(_KindProbe).decode(raw)
+            probe = decoder(_KindProbe).decode(raw)
         except msgspec.ValidationError:  # an item that is not an object: skipped, as for a dict
             return 0
         except RecursionError:
@@ -213,7 +189,7 @@ class SnapshotBuilder:
             return 0
         read, view = target
         try:
-            obj = _decoder(view).decode(body) if isinstance(body, bytes) else msgspec.convert(body, view)
+            obj = decoder(view).decode(body) if isinstance(body, bytes) else msgspec.convert(body, view)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise ValueError(f"{where}: {kind} does not decode ({exc})") from None
         except RecursionError:

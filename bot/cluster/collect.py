@@ -6,8 +6,8 @@ Every call has a timeout, concurrency is bounded, and a failed call is recorded 
 (`errors`) so the checks report "unknown" instead of "healthy". A list that expires mid-way
 (410 Gone) is restarted from the first page.
 
-The collector speaks to a `Transport` (bot.cluster.kube.KubeTransport in production; anything with the
-same `request` method in tests), and decodes pages and redacts logs off the event loop.
+Every call goes through the one reader (`bot.cluster.reader.KubeReader`: the configured timeout,
+failures as exception types, pages decoded off the event loop); logs are redacted off the loop too.
 """
 
 from __future__ import annotations
@@ -19,12 +19,21 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-import msgspec
-
-from bot.cluster.assemble import SnapshotBuilder, decode_page
-from bot.cluster.kube import RawResponse, TransportError
+from bot.cluster.assemble import SnapshotBuilder
+from bot.cluster.errors import (
+    ApiError,
+    BadRequest,
+    Gone,
+    Invalid,
+    KubeError,
+    NotAcceptable,
+    NotFound,
+    UnsupportedMediaType,
+)
+from bot.cluster.kube import RawResponse
+from bot.cluster.reader import DEFAULT_TIMEOUT, KubeReader, Transport
 from bot.redact import decode_and_redact
 from checks.objects import (
     CALICO_KUBE_CONTROLLERS,
@@ -53,20 +62,6 @@ LOG_TAIL_LINES = 300
 MAX_LOG_PODS = 25
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-
-
-class Transport(Protocol):
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Sequence[tuple[str, str]] = (),
-        accept: str = "application/json",
-        body: Any = None,
-        content_type: str | None = None,
-        timeout: float = 20.0,
-    ) -> RawResponse: ...
 
 
 @dataclass(frozen=True)
@@ -186,19 +181,17 @@ class Progress:
 
 @dataclass(frozen=True)
 class CollectOptions:
-    timeout: float = 20.0
+    timeout: float = DEFAULT_TIMEOUT
     concurrency: int = 8
     page_size: int = PAGE_SIZE
     log_tail_lines: int = LOG_TAIL_LINES
     max_log_pods: int = MAX_LOG_PODS
 
 
-class _Failed(Exception):
-    def __init__(self, reason: str, status: int | None = None, detail: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.detail = detail
+class _ListExpired(KubeError):
+    """A list whose `continue` token kept expiring (410 Gone) however often it was restarted."""
+
+    status = 410
 
 
 async def collect(
@@ -215,7 +208,7 @@ async def collect(
     progress.total = len(plan)
     builder = SnapshotBuilder(cluster=cluster, source=source, collected_at=collected_at)
     limit = asyncio.Semaphore(options.concurrency)
-    runner = _Runner(transport, limit, options, progress)
+    runner = _Runner(KubeReader(transport, timeout=options.timeout), limit, options, progress)
     await asyncio.gather(*(runner.run(call, builder) for call in plan))
     snapshot_so_far = builder.build()
     extra = calico_daemonset_pods(snapshot_so_far)
@@ -232,9 +225,9 @@ async def collect(
 
 class _Runner:
     def __init__(
-        self, transport: Transport, limit: asyncio.Semaphore, options: CollectOptions, progress: Progress
+        self, reader: KubeReader, limit: asyncio.Semaphore, options: CollectOptions, progress: Progress
     ):
-        self.transport = transport
+        self.reader = reader
         self.limit = limit
         self.options = options
         self.progress = progress
@@ -243,14 +236,12 @@ class _Runner:
         self, path: str, params: Sequence[tuple[str, str]], accept: str = "application/json"
     ) -> RawResponse:
         async with self.limit:
+            self.progress.requests += 1
             try:
-                response = await self.transport.request(
-                    "GET", path, params=params, accept=accept, timeout=self.options.timeout
-                )
-            except TransportError as exc:
-                self.progress.requests += 1
-                raise _Failed(str(exc)) from None
-        self.progress.requests += 1
+                response = await self.reader.call("GET", path, params=params, accept=accept)
+            except ApiError as exc:
+                self.progress.bytes += exc.size
+                raise
         self.progress.bytes += len(response.body)
         return response
 
@@ -265,11 +256,9 @@ class _Runner:
             else:
                 obj = await self._get(call)
                 builder.add(call.read, [obj] if obj is not None else [])
-        except _Failed as failure:
+        except KubeError as failure:
             self.progress.failed += 1
-            builder.fail(
-                call.read, f"{call.path}: {failure.reason}", status=failure.status, detail=failure.detail
-            )
+            builder.fail(call.read, f"{call.path}: {failure}", status=getattr(failure, "status", None))
         finally:
             self.progress.done += 1
             self.progress.tick()
@@ -280,13 +269,15 @@ class _Runner:
         the builder keeps only what the plan asked for, so the result is the same."""
         try:
             return await self._list(call)
-        except _Failed as failure:
-            if failure.status == 404 and call.path in PER_NAMESPACE_FALLBACK:
-                return await self._per_namespace(call)
-            plainer = _plainer(call)
-            if failure.status not in REFUSED_REFINEMENT or plainer is None:
+        except NotFound:
+            if call.path not in PER_NAMESPACE_FALLBACK:
                 raise
-            log.info("%s refused (%s): reading it without selectors", call.path, failure.reason)
+            return await self._per_namespace(call)
+        except REFUSED_REFINEMENT as refused:
+            plainer = _plainer(call)
+            if plainer is None:
+                raise
+            log.info("%s refused (%s): reading it without selectors", call.path, refused)
             return await self._list(plainer)
 
     async def _per_namespace(self, call: ListCall) -> list[Any]:
@@ -302,32 +293,32 @@ class _Runner:
         for _attempt in range(MAX_LIST_RESTARTS + 1):
             items: list[Any] = []
             token = ""
-            while True:
-                params = [*call.params, ("limit", str(self.options.page_size))]
-                if token:
-                    params.append(("continue", token))
-                response = await self._call(call.path, params, call.accept)
-                if response.status == 410:
-                    break  # the list expired mid-way: start again from the first page
-                if response.status == 404 and call.crd and not token:
-                    return None
-                _raise_for_status(response)
-                page = await _decode(response.body, call.item_type)
-                items.extend(page.items)
-                token = page.metadata.continue_
-                if not token:
-                    return items
-        raise _Failed(f"list kept expiring (410 Gone) after {MAX_LIST_RESTARTS + 1} attempts", status=410)
+            try:
+                while True:
+                    params = [*call.params, ("limit", str(self.options.page_size))]
+                    if token:
+                        params.append(("continue", token))
+                    try:
+                        response = await self._call(call.path, params, call.accept)
+                    except NotFound:
+                        if call.crd and not token:
+                            return None  # the resource type is not installed: known empty
+                        raise
+                    page = await self.reader.page(response.body, call.item_type)
+                    items.extend(page.items)
+                    token = page.metadata.continue_
+                    if not token:
+                        return items
+            except Gone:
+                continue  # the list expired mid-way: start again from the first page
+        raise _ListExpired(f"list kept expiring (410 Gone) after {MAX_LIST_RESTARTS + 1} attempts")
 
     async def _get(self, call: GetCall) -> Any | None:
-        response = await self._call(call.path, (), call.accept)
-        if response.status == 404:
-            return None
-        _raise_for_status(response)
         try:
-            return await asyncio.to_thread(msgspec.json.decode, response.body, type=call.item_type)
-        except (msgspec.DecodeError, RecursionError) as exc:
-            raise _Failed(f"unreadable response ({exc})") from None
+            response = await self._call(call.path, (), call.accept)
+        except NotFound:
+            return None
+        return await self.reader.decode(response.body, call.item_type)
 
     async def logs(self, snapshot: Snapshot, builder: SnapshotBuilder) -> None:
         """Logs of calico pods in a bad state only: tailLines, and the previous run after a restart."""
@@ -345,7 +336,6 @@ class _Runner:
             path = f"/api/v1/namespaces/{req.namespace}/pods/{req.pod}/log"
             try:
                 response = await self._call(path, params, "text/plain")
-                _raise_for_status(response)
                 # Decoding and redacting a long log takes a while: off the event loop, like page decoding.
                 text = await asyncio.to_thread(decode_and_redact, response.body)
                 builder.add_redacted_log(
@@ -359,11 +349,11 @@ class _Runner:
                     ),
                     text,
                 )
-            except _Failed as failure:
-                if failure.status in NO_SUCH_LOG:
-                    return  # the kubelet's answer: no previous run, or nothing started yet — not a failed read
+            except NO_SUCH_LOG:
+                return  # the kubelet's answer: no previous run, or nothing started yet — not a failed read
+            except KubeError as failure:
                 what = f"{req.namespace}/{req.pod} -c {req.container}{' --previous' if req.previous else ''}"
-                builder.fail(Read.LOGS, f"log {what}: {failure.reason}", status=failure.status)
+                builder.fail(Read.LOGS, f"log {what}: {failure}", status=getattr(failure, "status", None))
             finally:
                 self.progress.done += 1
                 self.progress.tick()
@@ -371,7 +361,8 @@ class _Runner:
         await asyncio.gather(*(one(req) for req in wanted))
 
 
-REFUSED_REFINEMENT = frozenset({400, 406, 415, 422})
+REFUSED_REFINEMENT = (BadRequest, NotAcceptable, UnsupportedMediaType, Invalid)
+"""What a server that does not take a selector or a metadata-only Accept answers (400/406/415/422)."""
 _CALICO_PLACES = ("calico-system", "kube-system", "tigera-operator")
 PER_NAMESPACE_FALLBACK = {
     "/api/v1/pods": _CALICO_PLACES,
@@ -391,7 +382,7 @@ def _plainer(call: ListCall) -> ListCall | None:
 
 
 MAX_EXTRA_DAEMONSETS = 3
-NO_SUCH_LOG = frozenset({400, 404})
+NO_SUCH_LOG = (BadRequest, NotFound)
 """`previous terminated container "X" … not found`, `container "X" … is waiting to start`, pod gone."""
 
 
@@ -520,23 +511,3 @@ def _is_bad(pod: Pod) -> bool:
     return any(
         s.restart_count > 0 for s in (*pod.status.init_container_statuses, *pod.status.container_statuses)
     )
-
-
-async def _decode(body: bytes, item_type: type[Any]) -> Any:
-    try:
-        return await asyncio.to_thread(decode_page, body, item_type)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        raise _Failed(f"unreadable response: {exc}") from None
-
-
-def _raise_for_status(response: RawResponse) -> None:
-    if 200 <= response.status < 300:
-        return
-    message = response.reason
-    try:
-        status = msgspec.json.decode(response.body)
-        if isinstance(status, dict) and status.get("message"):
-            message = str(status["message"])
-    except msgspec.DecodeError:
-        pass
-    raise _Failed(f"HTTP {response.status}: {message}"[:300], status=response.status)

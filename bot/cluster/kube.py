@@ -7,8 +7,11 @@ client certificates) and in-cluster config — and for the HTTP call itself
 turned into the generated model classes (several times slower on big lists): the raw bytes go
 back to the caller, which decodes only what the checks read.
 
-The client is synchronous (urllib3), so every call runs in a small thread pool and the event loop
-never blocks. Every call has a timeout.
+The client is synchronous (urllib3), so every call runs in a thread pool — one per process, shared
+by every cluster and every check (`executor`, closed at exit) — and the event loop never blocks.
+Every call has the timeout its caller was configured with. A call that gets no HTTP answer raises
+`bot.cluster.errors.TransportError` (`Timeout` when the time ran out), told apart by the
+exception's type; any HTTP answer comes back as a `RawResponse` for `bot.cluster.reader` to judge.
 
 `kubernetes` (and urllib3 with it) is imported where it is used, not with this module: importing
 the package loads all of it (client, dynamic, pydantic, jsonschema: a quarter of a second), and
@@ -19,14 +22,19 @@ touch a cluster.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import http.client
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bot.cluster.errors import Timeout, TransportError
 
 IN_CLUSTER = "in-cluster"
 KUBECONFIG_SUFFIXES = (".yaml", ".yml", ".kubeconfig", ".conf")
@@ -45,10 +53,6 @@ class ClusterNotFound(Exception):
 
 class ClusterConfigError(Exception):
     """A kubeconfig that exists but cannot be used (bad YAML, missing credentials, exec failure)."""
-
-
-class TransportError(Exception):
-    """A call that produced no HTTP answer: refused, timed out, cut short."""
 
 
 @dataclass(frozen=True)
@@ -201,15 +205,41 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
-class KubeTransport:
-    """Raw, timed, thread-pooled HTTP calls to one cluster's API server."""
+POOL_THREADS = 16
+"""Threads of the process's one pool for Kubernetes calls (a collection runs 8 at a time)."""
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
-    def __init__(self, target: ClusterTarget, *, max_workers: int = 8) -> None:
+
+def executor() -> ThreadPoolExecutor:
+    """The process's thread pool for Kubernetes calls, made on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="kube")
+        return _pool
+
+
+def close_executor() -> None:
+    """Shut the pool down (at exit; a later call makes a new one)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+atexit.register(close_executor)
+
+
+class KubeTransport:
+    """Raw, timed HTTP calls to one cluster's API server, run in the process's thread pool."""
+
+    def __init__(self, target: ClusterTarget) -> None:
         self.target = target
         self._client = _api_client(target)
-        self._client.configuration.connection_pool_maxsize = max(max_workers, 4)
+        self._client.configuration.connection_pool_maxsize = POOL_THREADS
         self._client.configuration.retries = False
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"kube-{target.name}")
 
     @property
     def server(self) -> str:
@@ -228,7 +258,7 @@ class KubeTransport:
     ) -> RawResponse:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._pool, self._request, method, path, list(params), accept, body, content_type, timeout
+            executor(), self._request, method, path, list(params), accept, body, content_type, timeout
         )
 
     def _request(
@@ -272,29 +302,50 @@ class KubeTransport:
                     body=(exc.body or b"") if isinstance(exc.body, bytes) else str(exc.body or "").encode(),
                     reason=str(exc.reason),
                 )
-            raise TransportError(_short(exc.reason or exc)) from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise TransportError(_short(exc)) from None
-        except OSError as exc:
-            raise TransportError(_short(exc)) from None
+            raise TransportError(_first_line(str(exc.reason or exc))) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _no_answer(exc) from None
         return RawResponse(
             status=int(response.status), body=bytes(data or b""), reason=str(response.reason or "")
         )
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Close this cluster's connections (the shared thread pool stays)."""
         try:
             self._client.close()
         except Exception:  # closing a half-built client must not hide the real error
             return
 
 
-def _short(exc: object) -> str:
-    text = str(exc)
-    if "timed out" in text.lower() or "timeout" in text.lower():
-        return "timed out"
-    if "refused" in text.lower():
-        return "connection refused"
-    if "IncompleteRead" in text or "Connection broken" in text:
-        return "response cut short (truncated body)"
-    return text[:200]
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, what it wraps (urllib3 puts the cause in `args`) and what it was raised from."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo += [a for a in current.args if isinstance(a, BaseException)]
+        todo += [c for c in (current.__cause__, current.__context__) if c is not None]
+
+
+def _no_answer(exc: BaseException) -> TransportError:
+    """The TransportError for a call that got no HTTP answer, by the types of what went wrong."""
+    import urllib3
+
+    causes = list(_causes(exc))
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return TransportError("connection refused")
+    truncated = (http.client.IncompleteRead, urllib3.exceptions.IncompleteRead)
+    if any(isinstance(c, truncated) for c in causes):
+        return TransportError("response cut short (truncated body)")
+    connecting = isinstance(exc, urllib3.exceptions.NewConnectionError)  # a subclass of ConnectTimeoutError
+    if not connecting and any(isinstance(c, (urllib3.exceptions.TimeoutError, TimeoutError)) for c in causes):
+        return Timeout("timed out")
+    return TransportError(_first_line(str(exc)))
+
+
+def _first_line(text: str) -> str:
+    return " ".join(text.split())[:200]

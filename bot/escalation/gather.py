@@ -9,7 +9,8 @@ failed and why, and which limits were hit.
 
 Nothing is fatal: a missing node, a worker without calico-node, a log that times out — each is a
 line in the summary and the rest of the bundle is still produced. Every file is redacted before it
-is written. Reads go through the same transport as the collector (raw JSON, timeouts).
+is written. Reads go through the one reader, as the collector's do (`bot.cluster.reader`: the
+configured timeout, failures as exception types).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from urllib.parse import quote
 
 from bot import clock
 from bot.cluster.checking import CheckFailed, ClusterAccess, check_open, open_cluster
-from bot.cluster.collect import Transport
-from bot.cluster.kube import TransportError
+from bot.cluster.errors import ApiError, KubeError, NotFound
+from bot.cluster.reader import KubeReader, Transport
 from bot.escalation.describe import describe_node, describe_pod
 from bot.redact import decode_and_redact, redact
 
@@ -100,7 +101,7 @@ async def gather(
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     root = f"calico-gather-{_safe(cluster)}-{_safe(node_name)}-{stamp}"
     out = _Collector(root, limits)
-    api = _Api(transport, limits.timeout, out)
+    api = _Api(KubeReader(transport, timeout=limits.timeout), out)
     started = time.monotonic()
 
     node = await api.get(f"/api/v1/nodes/{quote(node_name)}", what=f"node {node_name}")
@@ -237,9 +238,8 @@ async def _one_log(
 class _Api:
     """GETs that record their failure in the bundle's problems instead of raising."""
 
-    def __init__(self, transport: Transport, timeout: float, out: _Collector) -> None:
-        self.transport = transport
-        self.timeout = timeout
+    def __init__(self, reader: KubeReader, out: _Collector) -> None:
+        self.reader = reader
         self.out = out
 
     async def _raw(
@@ -247,51 +247,38 @@ class _Api:
     ) -> bytes | None:
         """The body, or None: 404 (the caller says what is missing) or a failure recorded as a problem."""
         try:
-            response = await self.transport.request(
-                "GET", path, params=params, accept=accept, timeout=self.timeout
-            )
-        except TransportError as exc:
+            response = await self.reader.call("GET", path, params=params, accept=accept)
+        except NotFound:
+            return None
+        except ApiError as exc:
+            self.out.problems.append(f"{what}: HTTP {exc.status} {exc.message}".strip())
+            return None
+        except KubeError as exc:
             self.out.problems.append(f"{what}: {exc}")
-            return None
-        if response.status == 404:
-            return None
-        if not 200 <= response.status < 300:
-            message = _status_message(response.body) or response.reason
-            self.out.problems.append(f"{what}: HTTP {response.status} {message}".strip())
             return None
         return response.body
 
+    async def _object(self, body: bytes | None, what: str) -> dict[str, Any] | None:
+        if body is None:
+            return None
+        try:
+            return await self.reader.decode(body, dict[str, Any])
+        except KubeError as exc:
+            self.out.problems.append(f"{what}: {exc}")
+            return None
+
     async def get(self, path: str, *, what: str) -> dict[str, Any] | None:
-        body = await self._raw(path, (), "application/json", what)
-        return _json(body, what, self.out) if body is not None else None
+        return await self._object(await self._raw(path, (), "application/json", what), what)
 
     async def list(
         self, path: str, params: Sequence[tuple[str, str]], *, what: str
     ) -> list[dict[str, Any]] | None:
-        body = await self._raw(path, params, "application/json", what)
-        doc = _json(body, what, self.out) if body is not None else None
+        doc = await self._object(await self._raw(path, params, "application/json", what), what)
         return list(doc.get("items") or []) if doc is not None else None
 
     async def log_body(self, path: str, params: Sequence[tuple[str, str]], *, what: str) -> bytes | None:
         """A log as the API sent it; decoded (UTF-8, bad bytes replaced) with the redaction, off the loop."""
         return await self._raw(path, params, "text/plain", what)
-
-
-def _json(body: bytes, what: str, out: _Collector) -> dict[str, Any] | None:
-    try:
-        doc = json.loads(body)
-    except ValueError as exc:
-        out.problems.append(f"{what}: unreadable response ({exc})")
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-def _status_message(body: bytes) -> str:
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return ""
-    return str(doc.get("message", "")) if isinstance(doc, dict) else ""
 
 
 def _summary(

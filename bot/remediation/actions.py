@@ -1,5 +1,6 @@
 """The runbook's Kubernetes-side remediation steps: plan against a fresh read, apply idempotently,
-verify the result. (Worker and master actions go to the IKS API: bot.iks.)
+verify the result, every call through the one reader (`bot.cluster.reader`). Worker and master
+actions go to the IKS API: `bot.remediation.workers`.
 
 - `cordon` / `uncordon`: merge-patch `spec.unschedulable` (twice = once).
 - `delete-pod`: delete calico-node on one worker; the DaemonSet recreates it. Planned only while
@@ -16,16 +17,18 @@ what it would have done.
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot.cluster.collect import Transport
-from bot.cluster.kube import TransportError
+from bot.cluster.errors import ApiError, Conflict, Forbidden, KubeError, NotFound
+from bot.cluster.reader import DEFAULT_TIMEOUT, MERGE_PATCH, KubeReader, Transport
 from checks.model import ActionKind
+from checks.objects import Node, ObjectName, Pod
 
 BGP_SECRET = "calico-bgp-password"  # noqa: S105 - the secret's name
 BGP_RBAC = "bgp-secret-access"
@@ -38,7 +41,6 @@ DEADLINES = {
     ActionKind.DELETE_POD: 300.0,
     ActionKind.COPY_BGP_SECRET: 600.0,
 }
-MERGE_PATCH = "application/merge-patch+json"
 
 
 class ActionError(Exception):
@@ -64,60 +66,29 @@ class Outcome:
     message: str
 
 
-class _Api:
-    def __init__(self, transport: Transport, timeout: float) -> None:
-        self.transport = transport
-        self.timeout = timeout
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Sequence[tuple[str, str]] = (),
-        body: Any = None,
-        content_type: str | None = None,
-        what: str,
-    ) -> tuple[int, dict[str, Any]]:
-        try:
-            response = await self.transport.request(
-                method, path, params=params, body=body, content_type=content_type, timeout=self.timeout
-            )
-        except TransportError as exc:
-            raise ActionError(f"{what}: {exc}") from None
-        try:
-            doc = json.loads(response.body) if response.body else {}
-        except ValueError:
-            doc = {}
-        return response.status, doc if isinstance(doc, dict) else {}
-
-    async def get(self, path: str, *, what: str) -> dict[str, Any] | None:
-        status, doc = await self.call("GET", path, what=what)
-        if status == 404:
-            return None
-        _check(status, doc, what)
-        return doc
-
-
-def _check(status: int, doc: dict[str, Any], what: str) -> None:
-    if 200 <= status < 300:
-        return
-    if status == 403:
-        raise ActionError(f"{what}: forbidden — the bot's RBAC does not allow it ({_message(doc)})")
-    raise ActionError(f"{what}: HTTP {status} {_message(doc)}".strip())
-
-
-def _message(doc: dict[str, Any]) -> str:
-    return str(doc.get("message", ""))[:300]
+@contextmanager
+def as_action_error(what: str) -> Iterator[None]:
+    """A failed call as an ActionError that says what was being done, in one sentence."""
+    try:
+        yield
+    except Forbidden as exc:
+        raise ActionError(
+            f"{what}: forbidden — the bot's RBAC does not allow it ({exc.message[:300]})"
+        ) from None
+    except ApiError as exc:
+        raise ActionError(f"{what}: HTTP {exc.status} {exc.message[:300]}".strip()) from None
+    except KubeError as exc:
+        raise ActionError(f"{what}: {exc}") from None
 
 
 async def plan_action(
-    transport: Transport, *, cluster: str, kind: ActionKind, target: str, timeout: float = 20
+    transport: Transport, *, cluster: str, kind: ActionKind, target: str, timeout: float = DEFAULT_TIMEOUT
 ) -> Plan:
     """Check the action against a fresh read: does the object exist, is it still failing."""
-    api = _Api(transport, timeout)
+    reader = KubeReader(transport, timeout=timeout)
     if kind in (ActionKind.CORDON, ActionKind.UNCORDON):
-        node = await api.get(f"/api/v1/nodes/{quote(target)}", what=f"read node {target}")
+        with as_action_error(f"read node {target}"):
+            node = await reader.find(f"/api/v1/nodes/{quote(target)}", Node)
         if node is None:
             raise ActionError(f"no worker named {target!r} in {cluster}")
         verb = "Cordon" if kind == ActionKind.CORDON else "Uncordon"
@@ -131,19 +102,17 @@ async def plan_action(
         )
     if kind == ActionKind.DELETE_POD:
         namespace, _, name = target.partition("/")
-        pod = await api.get(
-            f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}", what=f"read pod {target}"
-        )
+        with as_action_error(f"read pod {target}"):
+            pod = await reader.find(f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}", Pod)
         if pod is None:
             raise ActionError(
                 f"pod {target} no longer exists (the DaemonSet may have replaced it): check again"
             )
-        labels = (pod.get("metadata") or {}).get("labels") or {}
-        if labels.get("k8s-app") != "calico-node":
+        if pod.metadata.labels.get("k8s-app") != "calico-node":
             raise ActionError(f"{target} is not a calico-node pod: the bot only deletes calico-node pods")
-        if _pod_ready(pod):
+        if running_and_ready(pod):
             raise ActionError(f"{target} is Running and Ready now: nothing to fix, not deleting it")
-        worker = str((pod.get("spec") or {}).get("nodeName", ""))
+        worker = pod.spec.node_name
         return Plan(
             kind,
             cluster,
@@ -153,9 +122,8 @@ async def plan_action(
             summary=f"Delete pod {target} on worker {worker}; the calico-node DaemonSet recreates it at once.",
         )
     if kind == ActionKind.COPY_BGP_SECRET:
-        source = await api.get(
-            f"/api/v1/namespaces/kube-system/secrets/{BGP_SECRET}", what="read the BGP secret"
-        )
+        with as_action_error("read the BGP secret"):  # its name only: the value is not decoded
+            source = await reader.find(f"/api/v1/namespaces/kube-system/secrets/{BGP_SECRET}", ObjectName)
         if source is None:
             raise ActionError(f"secret kube-system/{BGP_SECRET} does not exist: nothing to copy (escalate)")
         return Plan(
@@ -169,45 +137,41 @@ async def plan_action(
 
 
 async def apply_action(
-    transport: Transport, plan: Plan, *, read_only: bool = False, timeout: float = 20
+    transport: Transport, plan: Plan, *, read_only: bool = False, timeout: float = DEFAULT_TIMEOUT
 ) -> str:
     """Do it (idempotently); returns what was done. In read-only mode, what would have been done."""
     if read_only:
         return f"read-only mode: nothing changed. Would have done: {plan.summary}"
-    api = _Api(transport, timeout)
+    reader = KubeReader(transport, timeout=timeout)
     if plan.kind in (ActionKind.CORDON, ActionKind.UNCORDON):
-        status, doc = await api.call(
-            "PATCH",
-            f"/api/v1/nodes/{quote(plan.node)}",
-            body={"spec": {"unschedulable": plan.kind == ActionKind.CORDON}},
-            content_type=MERGE_PATCH,
-            what=f"{plan.kind.value} {plan.node}",
-        )
-        _check(status, doc, f"{plan.kind.value} {plan.node}")
+        with as_action_error(f"{plan.kind.value} {plan.node}"):
+            await reader.send(
+                "PATCH",
+                f"/api/v1/nodes/{quote(plan.node)}",
+                {"spec": {"unschedulable": plan.kind == ActionKind.CORDON}},
+                content_type=MERGE_PATCH,
+            )
         return f"{'cordoned' if plan.kind == ActionKind.CORDON else 'uncordoned'} {plan.node}"
     if plan.kind == ActionKind.DELETE_POD:
         namespace, _, name = plan.pod.partition("/")
-        status, doc = await api.call(
-            "DELETE", f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}", what=f"delete {plan.pod}"
-        )
-        if status == 404:
-            return f"{plan.pod} was already gone"
-        _check(status, doc, f"delete {plan.pod}")
+        with as_action_error(f"delete {plan.pod}"):
+            try:
+                await reader.send("DELETE", f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}")
+            except NotFound:
+                return f"{plan.pod} was already gone"
         return f"deleted {plan.pod}"
     if plan.kind == ActionKind.COPY_BGP_SECRET:
-        return await _copy_bgp_secret(api)
+        return await _copy_bgp_secret(reader)
     raise ActionError(f"{plan.kind.value} is not a Kubernetes action")
 
 
-async def _copy_bgp_secret(api: _Api) -> str:
+async def _copy_bgp_secret(reader: KubeReader) -> str:
     done: list[str] = []
-    existing = await api.get(
-        f"/api/v1/namespaces/calico-system/secrets/{BGP_SECRET}", what="check calico-system for the secret"
-    )
+    with as_action_error("check calico-system for the secret"):
+        existing = await reader.find(f"/api/v1/namespaces/calico-system/secrets/{BGP_SECRET}", ObjectName)
     if existing is None:
-        source = await api.get(
-            f"/api/v1/namespaces/kube-system/secrets/{BGP_SECRET}", what="read the BGP secret"
-        )
+        with as_action_error("read the BGP secret"):
+            source = await reader.find(f"/api/v1/namespaces/kube-system/secrets/{BGP_SECRET}", dict[str, Any])
         if source is None:
             raise ActionError(f"secret kube-system/{BGP_SECRET} does not exist: nothing to copy")
         copy = {
@@ -221,12 +185,13 @@ async def _copy_bgp_secret(api: _Api) -> str:
             "type": source.get("type", "Opaque"),
             "data": source.get("data") or {},
         }
-        status, doc = await api.call(
-            "POST", "/api/v1/namespaces/calico-system/secrets", body=copy, what="create the secret copy"
-        )
+        # The answer (the created Secret) is not decoded, and an error says its Status message only.
+        with (
+            as_action_error("create the secret copy"),
+            contextlib.suppress(Conflict),
+        ):  # made meanwhile: it is there
+            await reader.call("POST", "/api/v1/namespaces/calico-system/secrets", body=copy)
         del copy, source  # the value lives no longer than needed
-        if status != 409:
-            _check(status, _without_data(doc), "create the secret copy")
         done.append(f"copied secret {BGP_SECRET} to calico-system")
     else:
         done.append(f"secret calico-system/{BGP_SECRET} already there")
@@ -251,29 +216,23 @@ async def _copy_bgp_secret(api: _Api) -> str:
         "subjects": [{"kind": "ServiceAccount", "name": "calico-node", "namespace": "calico-system"}],
     }
     for plural, obj in (("roles", role), ("rolebindings", binding)):
-        status, doc = await api.call(
-            "POST",
-            f"/apis/rbac.authorization.k8s.io/v1/namespaces/calico-system/{plural}",
-            body=obj,
-            what=f"create {obj['kind']} {BGP_RBAC}",
-        )
-        if status == 409:
-            done.append(f"{obj['kind']} {BGP_RBAC} already there")
-            continue
-        _check(status, doc, f"create {obj['kind']} {BGP_RBAC}")
+        with as_action_error(f"create {obj['kind']} {BGP_RBAC}"):
+            try:
+                await reader.send(
+                    "POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/calico-system/{plural}", obj
+                )
+            except Conflict:
+                done.append(f"{obj['kind']} {BGP_RBAC} already there")
+                continue
         done.append(f"created {obj['kind']} {BGP_RBAC}")
     return "; ".join(done)
 
 
-def _without_data(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in ("data", "stringData")}
-
-
-def _pod_ready(pod: dict[str, Any]) -> bool:
-    status = pod.get("status") or {}
-    if status.get("phase") != "Running":
-        return False
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+def running_and_ready(pod: Pod) -> bool:
+    """Phase Running and the Ready condition True (what `kubectl get pods` shows as Running 1/1)."""
+    return pod.status.phase == "Running" and any(
+        c.type == "Ready" and c.status == "True" for c in pod.status.conditions
+    )
 
 
 async def verify(
@@ -282,16 +241,16 @@ async def verify(
     *,
     deadline_s: float | None = None,
     poll_s: float = 2.0,
-    timeout: float = 20,
+    timeout: float = DEFAULT_TIMEOUT,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Outcome:
     """Wait until the action shows its effect: the cordon state, or calico-node Running and Ready."""
-    api = _Api(transport, timeout)
+    reader = KubeReader(transport, timeout=timeout)
     deadline = monotonic() + (deadline_s if deadline_s is not None else DEADLINES.get(plan.kind, 300.0))
     last = "not checked yet"
     while True:
-        ok, last = await _check_effect(api, plan)
+        ok, last = await _check_effect(reader, plan)
         if ok:
             return Outcome(True, last)
         if monotonic() >= deadline:
@@ -299,36 +258,33 @@ async def verify(
         await sleep(poll_s)
 
 
-async def _check_effect(api: _Api, plan: Plan) -> tuple[bool, str]:
+async def _check_effect(reader: KubeReader, plan: Plan) -> tuple[bool, str]:
     if plan.kind in (ActionKind.CORDON, ActionKind.UNCORDON):
-        node = await api.get(f"/api/v1/nodes/{quote(plan.node)}", what=f"read node {plan.node}")
+        with as_action_error(f"read node {plan.node}"):
+            node = await reader.find(f"/api/v1/nodes/{quote(plan.node)}", Node)
         if node is None:
             return False, f"worker {plan.node} is gone"
-        unschedulable = bool((node.get("spec") or {}).get("unschedulable"))
+        unschedulable = node.spec.unschedulable
         want = plan.kind == ActionKind.CORDON
         return unschedulable == want, f"{plan.node} is {'cordoned' if unschedulable else 'schedulable'}"
-    pods = await _calico_pods(api, node=plan.node if plan.kind == ActionKind.DELETE_POD else "")
+    pods = await calico_node_pods(reader, node=plan.node if plan.kind == ActionKind.DELETE_POD else "")
     if not pods:
         return False, "no calico-node pod yet" + (f" on {plan.node}" if plan.node else "")
     old = plan.pod.partition("/")[2]
-    fresh = (
-        [p for p in pods if (p.get("metadata") or {}).get("name") != old]
-        if plan.kind == ActionKind.DELETE_POD
-        else pods
-    )
+    fresh = [p for p in pods if p.name != old] if plan.kind == ActionKind.DELETE_POD else pods
     if not fresh:
         return False, f"{plan.pod} not replaced yet"
-    not_ready = [(p.get("metadata") or {}).get("name", "") for p in fresh if not _pod_ready(p)]
+    not_ready = [p.name for p in fresh if not running_and_ready(p)]
     if not_ready:
         return False, f"calico-node not Ready yet: {', '.join(not_ready[:5])}"
-    names = ", ".join((p.get("metadata") or {}).get("name", "") for p in fresh[:5])
+    names = ", ".join(p.name for p in fresh[:5])
     return True, f"calico-node Running and Ready ({names})"
 
 
-async def _calico_pods(api: _Api, *, node: str) -> list[dict[str, Any]]:
+async def calico_node_pods(reader: KubeReader, *, node: str = "") -> list[Pod]:
+    """calico-node pods (`k8s-app=calico-node`), on one worker when `node` is given."""
     params = [("labelSelector", "k8s-app=calico-node")]
     if node:
         params.append(("fieldSelector", f"spec.nodeName={node}"))
-    status, doc = await api.call("GET", "/api/v1/pods", params=params, what="read calico-node pods")
-    _check(status, doc, "read calico-node pods")
-    return [p for p in doc.get("items") or [] if isinstance(p, dict)]
+    with as_action_error("read calico-node pods"):
+        return await reader.items("/api/v1/pods", Pod, params=params)

@@ -333,8 +333,11 @@ class Remediation:
                         kind=action,
                         target=target,
                         max_not_ready_share=self.max_not_ready_share,
+                        timeout=self.access.timeout,
                     )
-            return await plan_action(opened.transport, cluster=opened.name, kind=action, target=target)
+            return await plan_action(
+                opened.transport, cluster=opened.name, kind=action, target=target, timeout=self.access.timeout
+            )
 
     async def _run(self, approval: Approval) -> tuple[bool, str]:
         if approval.action in WORKER_ACTIONS:
@@ -344,13 +347,24 @@ class Remediation:
         try:
             async with open_cluster(approval.cluster, self.access) as opened:
                 plan: Plan = await plan_action(
-                    opened.transport, cluster=opened.name, kind=approval.action, target=approval.target
+                    opened.transport,
+                    cluster=opened.name,
+                    kind=approval.action,
+                    target=approval.target,
+                    timeout=self.access.timeout,
                 )
-                done = await apply_action(opened.transport, plan, read_only=self.read_only)
+                done = await apply_action(
+                    opened.transport, plan, read_only=self.read_only, timeout=self.access.timeout
+                )
                 await self._audit_applied(approval, done)
                 if self.read_only:
                     return True, done
-                outcome = await verify(opened.transport, plan, deadline_s=self.deadlines.get(plan.kind))
+                outcome = await verify(
+                    opened.transport,
+                    plan,
+                    deadline_s=self.deadlines.get(plan.kind),
+                    timeout=self.access.timeout,
+                )
         except (ActionError, CheckFailed) as exc:
             return False, str(exc)
         return outcome.ok, f"{done}; {outcome.message}"
@@ -430,6 +444,7 @@ class Remediation:
                     kind=approval.action,
                     target=approval.target,
                     max_not_ready_share=self.max_not_ready_share,
+                    timeout=self.access.timeout,
                 )
                 done = await apply_worker_action(iks, plan, read_only=self.read_only)
                 await self._audit_applied(approval, done)
@@ -442,6 +457,7 @@ class Remediation:
                     since=since,
                     deadline_s=deadline,
                     poll_s=min(5.0, max(deadline / 20, 0.2)),
+                    timeout=self.access.timeout,
                 )
         except (ActionError, CheckFailed, IksError) as exc:
             return False, str(exc)

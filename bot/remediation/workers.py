@@ -11,21 +11,23 @@ Running and Ready in a container started after the action.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote
 
-import msgspec
-
-from bot.cluster.collect import Transport
-from bot.cluster.kube import TransportError
-from bot.remediation.actions import ActionError, Outcome, Plan
+from bot.cluster.reader import DEFAULT_TIMEOUT, KubeReader, Transport
+from bot.remediation.actions import (
+    ActionError,
+    Outcome,
+    Plan,
+    as_action_error,
+    calico_node_pods,
+    running_and_ready,
+)
 from bot.remediation.iks import IksClient, IksError, guard_worker_action, not_ready_share, worker_id_for
 from checks.model import ActionKind
-from checks.objects import Node
+from checks.objects import Node, Pod
 
 WORKER_ACTIONS = frozenset(
     {ActionKind.REBOOT_WORKER, ActionKind.RELOAD_WORKER, ActionKind.REPLACE_WORKER, ActionKind.REFRESH_MASTER}
@@ -36,18 +38,6 @@ WORKER_DEADLINES = {
     ActionKind.REPLACE_WORKER: 60 * 60.0,
     ActionKind.REFRESH_MASTER: 45 * 60.0,
 }
-
-
-async def _get(transport: Transport, path: str, *, params: list[tuple[str, str]] | None = None) -> Any:
-    try:
-        response = await transport.request("GET", path, params=params or [], timeout=20)
-    except TransportError as exc:
-        raise ActionError(f"read {path}: {exc}") from None
-    if response.status == 404:
-        return None
-    if not 200 <= response.status < 300:
-        raise ActionError(f"read {path}: HTTP {response.status}")
-    return json.loads(response.body)
 
 
 def iks_cluster_of(node: Node, fallback: str) -> str:
@@ -64,6 +54,7 @@ async def plan_worker_action(
     kind: ActionKind,
     target: str,
     max_not_ready_share: float = 0.3,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Plan:
     if kind == ActionKind.REFRESH_MASTER:
         return Plan(
@@ -73,10 +64,11 @@ async def plan_worker_action(
             summary=f"Refresh the master of {cluster} (`ibmcloud ks cluster master refresh`): the Calico components "
             "are redeployed; allow up to 45 minutes. Workers and apps are untouched.",
         )
-    raw = await _get(transport, f"/api/v1/nodes/{quote(target)}")
-    if raw is None:
+    reader = KubeReader(transport, timeout=timeout)
+    with as_action_error(f"read node {target}"):
+        node = await reader.find(f"/api/v1/nodes/{quote(target)}", Node)
+    if node is None:
         raise ActionError(f"no worker named {target!r} in {cluster}")
-    node = msgspec.convert(raw, Node)
     try:
         worker_id = worker_id_for(node)
     except ValueError as exc:
@@ -86,8 +78,8 @@ async def plan_worker_action(
             f"{target} is a VPC worker: VPC virtual workers cannot be reloaded — request replace-worker instead"
         )
     iks_cluster = iks_cluster_of(node, cluster)
-    listed = await _get(transport, "/api/v1/nodes")
-    nodes = [msgspec.convert(item, Node) for item in (listed or {}).get("items", [])]
+    with as_action_error("read the nodes"):
+        nodes = await reader.items("/api/v1/nodes", Node)
     try:
         workers = await iks.list_workers(iks_cluster)
     except IksError as exc:
@@ -142,14 +134,16 @@ async def verify_worker(
     since: datetime,
     deadline_s: float,
     poll_s: float = 5.0,
+    timeout: float = DEFAULT_TIMEOUT,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Outcome:
     """The worker is Ready again and calico-node on it runs Ready in a container started after `since`."""
+    reader = KubeReader(transport, timeout=timeout)
     deadline = monotonic() + deadline_s
     last = "not checked yet"
     while True:
-        ok, last = await _worker_back(transport, plan, since)
+        ok, last = await _worker_back(reader, plan, since)
         if ok:
             return Outcome(True, last)
         if monotonic() >= deadline:
@@ -157,46 +151,35 @@ async def verify_worker(
         await sleep(poll_s)
 
 
-async def _worker_back(transport: Transport, plan: Plan, since: datetime) -> tuple[bool, str]:
+async def _worker_back(reader: KubeReader, plan: Plan, since: datetime) -> tuple[bool, str]:
     if plan.kind == ActionKind.REFRESH_MASTER:
-        pods = await _get(transport, "/api/v1/pods", params=[("labelSelector", "k8s-app=calico-node")])
-        items = (pods or {}).get("items", [])
-        ready = [p for p in items if _ready(p)]
-        if items and len(ready) == len(items):
-            return True, f"calico-node Running and Ready on {len(items)} workers"
-        return False, f"calico-node Ready on {len(ready)} of {len(items)} workers"
-    raw = await _get(transport, f"/api/v1/nodes/{quote(plan.node)}")
-    if raw is None:
+        pods = await calico_node_pods(reader)
+        ready = [p for p in pods if running_and_ready(p)]
+        if pods and len(ready) == len(pods):
+            return True, f"calico-node Running and Ready on {len(pods)} workers"
+        return False, f"calico-node Ready on {len(ready)} of {len(pods)} workers"
+    with as_action_error(f"read node {plan.node}"):
+        node = await reader.find(f"/api/v1/nodes/{quote(plan.node)}", Node)
+    if node is None:
         return False, f"worker {plan.node} is not registered (yet)"
-    node = msgspec.convert(raw, Node)
     condition = node.condition("Ready")
     if condition is None or condition.status != "True":
         return (
             False,
             f"worker {plan.node} is not Ready yet ({condition.reason if condition else 'no condition'})",
         )
-    pods = await _get(
-        transport,
-        "/api/v1/pods",
-        params=[("labelSelector", "k8s-app=calico-node"), ("fieldSelector", f"spec.nodeName={plan.node}")],
-    )
-    for pod in (pods or {}).get("items", []):
+    for pod in await calico_node_pods(reader, node=plan.node):
         started = _started(pod)
-        if _ready(pod) and started is not None and started >= since:
+        if running_and_ready(pod) and started is not None and started >= since:
             return True, f"worker {plan.node} is Ready and calico-node is Running and Ready"
     return False, f"worker {plan.node} is Ready, calico-node not Ready since the {plan.kind.value} yet"
 
 
-def _ready(pod: dict[str, Any]) -> bool:
-    status = pod.get("status") or {}
-    return status.get("phase") == "Running" and any(
-        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
-    )
-
-
-def _started(pod: dict[str, Any]) -> datetime | None:
-    stamps = [(pod.get("metadata") or {}).get("creationTimestamp")]
-    for status in (pod.get("status") or {}).get("containerStatuses") or []:
-        stamps.append(((status.get("state") or {}).get("running") or {}).get("startedAt"))
-    parsed = [datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps if isinstance(s, str) and s]
-    return max(parsed) if parsed else None
+def _started(pod: Pod) -> datetime | None:
+    """When the pod's newest container started (or the pod was made)."""
+    stamps = [pod.metadata.creation_timestamp]
+    stamps += [
+        s.state.running.started_at for s in pod.status.container_statuses if s.state.running is not None
+    ]
+    known = [s for s in stamps if s is not None]
+    return max(known) if known else None

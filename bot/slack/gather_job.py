@@ -92,7 +92,9 @@ async def _gather(
 ) -> None:
     thread = request.thread_ts or ts
     try:
-        bundle = await gather_cluster(request.cluster, request.node, access, limits=limits or GatherLimits())
+        bundle = await gather_cluster(
+            request.cluster, request.node, access, limits=limits or GatherLimits(timeout=access.timeout)
+        )
     except (
         Exception
     ) as exc:  # CheckFailed says what to try; anything else: the user hears, the log has the details
