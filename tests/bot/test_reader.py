@@ -108,9 +108,11 @@ async def test_objects_out_and_404_as_none(sim: tuple[SimCluster, Path]) -> None
     try:
         reader = KubeReader(transport, timeout=5)
         nodes = await reader.items("/api/v1/nodes", Node)
-        assert nodes and all(isinstance(n, Node) for n in nodes)
+        assert nodes
+        assert all(isinstance(n, Node) for n in nodes)
         one = await reader.find(f"/api/v1/nodes/{nodes[0].name}", Node)
-        assert one is not None and one.name == nodes[0].name
+        assert one is not None
+        assert one.name == nodes[0].name
         assert await reader.find("/api/v1/nodes/no-such-worker", Node) is None
         with pytest.raises(NotFound):
             await reader.get("/api/v1/namespaces/kube-system/pods/no-such-pod", Pod)
@@ -182,7 +184,8 @@ async def test_one_thread_pool_serves_every_transport(sim: tuple[SimCluster, Pat
         )
         threads = {t.name for t in threading.enumerate() if t.name.startswith("kube")}
         assert kube.executor() is pool
-        assert threads and all(re.fullmatch(r"kube_\d+", name) for name in threads)  # no per-cluster pools
+        assert threads
+        assert all(re.fullmatch(r"kube_\d+", name) for name in threads)
         assert len(threads) <= kube.POOL_THREADS
         assert before <= threads
     finally:
