@@ -1,7 +1,8 @@
 """The terminal report of a diagnosis: pure text, coloured with ANSI codes when asked to.
 
-Layout: a header (cluster, source, time, worker counts), the verdict, one block per situation
-with its findings and literal evidence, the proposed next steps, and what could not be judged.
+Layout: a header (cluster, source, time, worker counts), the verdict, the worker map (counts per
+zone and the workers that are not healthy), one block per situation with its findings and literal
+evidence, the proposed next steps, and what could not be judged.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from checks.model import Diagnosis, Finding, Severity, SituationId, Unknown
+from checks.common import natural_key
+from checks.model import Diagnosis, Finding, Severity, SituationId, Unknown, Worker, WorkerState
 from checks.snapshot import Snapshot
 
 _RESET = "\033[0m"
@@ -25,6 +27,23 @@ _STYLES = {
 _MARK = {Severity.CRITICAL: "✖", Severity.WARNING: "▲", Severity.INFO: "ℹ", Severity.UNKNOWN: "?"}
 MAX_FINDINGS_PER_SITUATION = 12
 MAX_EVIDENCE_LINES = 10
+MAX_ZONES = 12
+MAX_BAD_WORKERS = 15
+STATE_LABEL = {
+    WorkerState.CALICO_BAD: "calico-node bad",
+    WorkerState.NOT_READY: "NotReady (kubelet)",
+    WorkerState.CORDONED: "cordoned",
+    WorkerState.UNKNOWN: "unknown",
+    WorkerState.HEALTHY: "healthy",
+}
+"""The map's states, worst first."""
+_STATE_STYLE = {
+    WorkerState.CALICO_BAD: "critical",
+    WorkerState.NOT_READY: "critical",
+    WorkerState.CORDONED: "warning",
+    WorkerState.UNKNOWN: "unknown",
+    WorkerState.HEALTHY: "healthy",
+}
 
 
 class _Painter:
@@ -54,6 +73,8 @@ def render_text(diagnosis: Diagnosis, *, snapshot: Snapshot | None = None, color
         header += f" · {worker_counts(snapshot)}"
     lines += [paint("bold", header), ""]
     lines.append(_verdict_line(diagnosis, paint))
+    if diagnosis.worker_map:
+        lines += ["", *_map_lines(diagnosis.worker_map, paint)]
 
     problems = [s for s in diagnosis.situations if s.id != SituationId.HEALTHY]
     for number, situation in enumerate(problems, start=1):
@@ -108,6 +129,53 @@ def _verdict_line(diagnosis: Diagnosis, paint: _Painter) -> str:
         paint(worst.value, f"{_MARK[worst]} PROBLEMS")
         + f" — {count} runbook situation{'s' if count != 1 else ''}"
     )
+
+
+def _counts(workers: Sequence[Worker], paint: _Painter) -> str:
+    counts = Counter(w.state for w in workers)
+    return " · ".join(
+        paint(_STATE_STYLE[s], f"{counts[s]:,} {label}") for s, label in STATE_LABEL.items() if counts[s]
+    )
+
+
+def _map_lines(workers: Sequence[Worker], paint: _Painter) -> list[str]:
+    """The worker map, compactly: the states per zone (or worker pool), then the workers that are not
+    healthy, worst first, with their calico-node and the situation that names them."""
+    lines = [paint("bold", f"Workers ({len(workers):,})") + f"  {_counts(workers, paint)}"]
+    zones: dict[str, list[Worker]] = {}
+    for worker in workers:
+        zones.setdefault(worker.group or "no zone", []).append(worker)
+    if len(zones) > 1:
+        names = sorted(zones, key=natural_key)
+        width = max(len(name) for name in names[:MAX_ZONES])
+        for name in names[:MAX_ZONES]:
+            lines.append(f"   {name:<{width}}  {len(zones[name]):>5,}: {_counts(zones[name], paint)}")
+        if len(names) > MAX_ZONES:
+            lines.append(f"   … and {len(names) - MAX_ZONES} more zones (see --json)")
+    rank = {state: i for i, state in enumerate(STATE_LABEL)}
+    bad = sorted(
+        (w for w in workers if w.state != WorkerState.HEALTHY),
+        key=lambda w: (rank[w.state], natural_key(w.name)),
+    )
+    width = max((len(STATE_LABEL[w.state]) for w in bad[:MAX_BAD_WORKERS]), default=0)
+    for worker in bad[:MAX_BAD_WORKERS]:
+        where = ", ".join(
+            part for part in (worker.zone, f"pool {worker.pool}" if worker.pool else "") if part
+        )
+        label = f"{STATE_LABEL[worker.state]:<{width}}"
+        text = f"   {paint(_STATE_STYLE[worker.state], label)}  {worker.name}" + (
+            f" ({where})" if where else ""
+        )
+        if worker.calico_node:  # a silent kubelet's pods keep their last status
+            stale = " as last reported" if worker.state == WorkerState.NOT_READY else ""
+            text += f" — calico-node {worker.calico_node}{stale}"
+        text += paint("dim", f" [{worker.situation.value}]") if worker.situation else ""
+        lines.append(text)
+    if len(bad) > MAX_BAD_WORKERS:
+        lines.append(
+            f"   … and {len(bad) - MAX_BAD_WORKERS:,} more workers that are not healthy (see --json)"
+        )
+    return lines
 
 
 def _findings_block(findings: Sequence[Finding], paint: _Painter) -> list[str]:

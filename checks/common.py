@@ -26,6 +26,12 @@ NETWORK_NOT_READY_MARKERS = (
 """Longest single evidence string kept; longer literal messages are cut with a marker."""
 
 
+def natural_key(name: str) -> tuple[tuple[str, int], ...]:
+    """Sort key that puts `10.0.0.9` before `10.0.0.10`."""
+    parts = re.split(r"(\d+)", name)
+    return tuple((parts[i], int(parts[i + 1]) if i + 1 < len(parts) else -1) for i in range(0, len(parts), 2))
+
+
 def clip(text: str, limit: int = EVIDENCE_MAX) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"

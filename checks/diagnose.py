@@ -5,6 +5,8 @@ The rules that make the verdict trustworthy live here:
 - a check whose required reads failed, or which the source did not contain (a dump has no leases),
   is not run; it becomes an unknown that names the read;
 - a check that raises becomes an unknown too, and never hides the other checks;
+- the worker map (`checks.worker_map`) is drawn from the same findings and analysis, and is part
+  of the diagnosis, so the card, the terminal report and `--json` show the same map;
 - `healthy` only when every check ran and nothing above `info` and nothing unknown was found;
 - situations are ordered as the runbook walks them (worker health first), except that a cause with
   its own section comes before the symptoms it explains: a critical `bgp-password-migration` or
@@ -32,6 +34,7 @@ from checks.model import (
 )
 from checks.registry import CHECKS
 from checks.snapshot import ReadError, Snapshot
+from checks.worker_map import worker_map
 
 PROBLEM_SEVERITIES = frozenset({Severity.CRITICAL, Severity.WARNING})
 _SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.UNKNOWN: 2, Severity.INFO: 3}
@@ -70,6 +73,11 @@ def diagnose(snapshot: Snapshot, *, now: datetime, registry: Sequence[Check] = C
 
     order = situation_order(findings)
     findings.sort(key=lambda f: (order.index(f.situation), _SEVERITY_RANK[f.severity]))
+    try:
+        workers = worker_map(snapshot, findings, now=now)
+    except Exception as exc:  # like a broken check: said, and never hiding the findings
+        unknowns.append(Unknown(check="worker-map", what="worker map", reason=f"not drawn: {exc!r}"))
+        workers = ()
     situations = _situations(findings, unknowns, order)
     actions = _actions(registry, by_check, snapshot, situations, findings)
     return Diagnosis(
@@ -80,6 +88,7 @@ def diagnose(snapshot: Snapshot, *, now: datetime, registry: Sequence[Check] = C
         findings=tuple(findings),
         actions=actions,
         unknowns=tuple(unknowns),
+        worker_map=workers,
     )
 
 

@@ -159,6 +159,36 @@ class Unknown(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
+class WorkerState(StrEnum):
+    """A worker at a glance (the worker map)."""
+
+    HEALTHY = "healthy"
+    CALICO_BAD = "calico-bad"
+    NOT_READY = "not-ready"
+    CORDONED = "cordoned"
+    UNKNOWN = "unknown"
+
+
+class Worker(msgspec.Struct, frozen=True, kw_only=True):
+    """One worker on the map: where it is, its state, its calico-node, and what names it."""
+
+    name: str
+    zone: str = ""
+    pool: str = ""
+    """The IKS worker pool (`ibm-cloud.kubernetes.io/worker-pool-name`), or ""."""
+    state: WorkerState
+    calico_node: str = ""
+    """calico-node on the worker as `kubectl get pods` shows it (`Running 1/1`, `CrashLoopBackOff 0/1`),
+    `absent` when the pods were read and none runs there, "" when the pods could not be read."""
+    situation: SituationId | None = None
+    """The situation of the first problem finding that names the worker (or explains its state)."""
+
+    @property
+    def group(self) -> str:
+        """Where the map places it: its zone, else `pool <name>`, else ""."""
+        return self.zone or (f"pool {self.pool}" if self.pool else "")
+
+
 Verdict = str  # "healthy" | "problems" | "unknown"
 
 
@@ -170,6 +200,9 @@ class Diagnosis(msgspec.Struct, frozen=True, kw_only=True):
     findings: tuple[Finding, ...]
     actions: tuple[Action, ...]
     unknowns: tuple[Unknown, ...]
+    worker_map: tuple[Worker, ...] = ()
+    """Every worker read (and any a finding names that the node list did not hold), in the node
+    list's order: `checks.worker_map`."""
 
     @property
     def healthy(self) -> bool:

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.store.records import AuditEntry
+from checks.common import natural_key
 from checks.model import (
     RUNBOOK_URL,
     SITUATION_SECTION,
@@ -146,11 +147,6 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
-def _natural_key(name: str) -> tuple[tuple[str, int], ...]:
-    parts = re.split(r"(\d+)", name)
-    return tuple((parts[i], int(parts[i + 1]) if i + 1 < len(parts) else -1) for i in range(0, len(parts), 2))
-
-
 def _utc(when: datetime) -> str:
     moment = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
@@ -185,7 +181,7 @@ def affected_workers(diagnosis: Diagnosis) -> dict[str, str]:
         for obj in finding.objects:
             if obj.kind == "Node" and states.get(obj.name) != KUBELET_LABEL:
                 states[obj.name] = label
-    return {name: states[name] for name in sorted(states, key=_natural_key)}
+    return {name: states[name] for name in sorted(states, key=natural_key)}
 
 
 def verdict(diagnosis: Diagnosis) -> str:

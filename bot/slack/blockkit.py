@@ -205,12 +205,6 @@ def plural(count: int, word: str, plural: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (plural or word + 's')}"
 
 
-def natural_key(name: str) -> tuple[tuple[str, int], ...]:
-    """`10.0.0.9` before `10.0.0.10`."""
-    parts = re.split(r"(\d+)", name)
-    return tuple((parts[i], int(parts[i + 1]) if i + 1 < len(parts) else -1) for i in range(0, len(parts), 2))
-
-
 def slack_date(when: datetime) -> str:
     """A date Slack shows in the reader's time zone, with a UTC fallback."""
     moment = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)

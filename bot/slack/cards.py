@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from enum import StrEnum
 
 from bot.slack.blockkit import (
     ACTIONS_ELEMENTS_MAX,
@@ -41,7 +40,6 @@ from bot.slack.blockkit import (
     header,
     inline_code,
     mention,
-    natural_key,
     one_line,
     plural,
     prose,
@@ -50,7 +48,7 @@ from bot.slack.blockkit import (
     slack_len,
     split_text,
 )
-from checks.calico_pods import analyse
+from checks.common import natural_key
 from checks.model import (
     SITUATION_SECTION,
     SITUATION_TITLE,
@@ -63,9 +61,9 @@ from checks.model import (
     Situation,
     SituationId,
     Unknown,
+    WorkerState,
     runbook_url,
 )
-from checks.snapshot import Read, Snapshot
 
 # --- action ids (the Slack flow routes on these prefixes) ---------------------------------------
 
@@ -96,14 +94,6 @@ THREAD_BLOCKS_PER_MESSAGE = 40
 THREAD_CHARS_PER_MESSAGE = 12_000
 """Keeps each thread message far from Slack's `msg_too_long`, whatever it is measured on."""
 _CODE_CHUNK = SECTION_TEXT_MAX - 200
-
-
-class WorkerState(StrEnum):
-    HEALTHY = "healthy"
-    CALICO_BAD = "calico-bad"
-    NOT_READY = "not-ready"
-    CORDONED = "cordoned"
-    UNKNOWN = "unknown"
 
 
 STATE_EMOJI: dict[WorkerState, str] = {
@@ -155,94 +145,9 @@ _CLUSTER_WIDE = frozenset({ActionKind.REFRESH_MASTER, ActionKind.COPY_BGP_SECRET
 # Workers: state and zone
 # =================================================================================================
 
-_CALICO_SITUATIONS = frozenset(
-    {
-        SituationId.CALICO_DOWN_ON_WORKER,
-        SituationId.CALICO_ABSENT_EVERYWHERE,
-        SituationId.BGP_PASSWORD_MIGRATION,
-        SituationId.CALICO_CRASHLOOP_MOST_WORKERS,
-        SituationId.CALICO_BAD_ON_FEW_WORKERS,
-    }
-)
-
 
 def _finding_nodes(finding: Finding) -> list[str]:
     return [o.name for o in finding.objects if o.kind == "Node"]
-
-
-def worker_states(snapshot: Snapshot, diagnosis: Diagnosis) -> dict[str, WorkerState]:
-    """Node name -> state, from the node's conditions and spec and from the diagnosis.
-
-    Precedence: NotReady because of the kubelet (named by a finding, or Ready Unknown/False), then
-    calico-node bad (named by a problem finding, or a bad calico-node pod per the checks' shared
-    analysis when the diagnosis found a per-worker Calico problem, or every Ready worker when
-    calico-node runs nowhere), then cordoned, then unknown (no Ready condition, a finding that
-    could not judge it, or calico pods that could not be read), else healthy.
-    """
-    kubelet: set[str] = set()
-    calico: set[str] = set()
-    unknown: set[str] = set()
-    for finding in diagnosis.findings:
-        names = _finding_nodes(finding)
-        if finding.severity in _PROBLEM:
-            if finding.situation == SituationId.WORKER_NOT_READY_KUBELET:
-                kubelet.update(names)
-            elif finding.situation != SituationId.HEALTHY:
-                calico.update(names)
-        elif finding.severity == Severity.UNKNOWN:
-            unknown.update(names)
-
-    problem_situations = {f.situation for f in diagnosis.findings if f.severity in _PROBLEM} | {
-        s.id for s in diagnosis.situations if s.id != SituationId.HEALTHY
-    }
-    pods_ok = snapshot.read_ok(Read.CALICO_PODS)
-    if pods_ok and problem_situations & _CALICO_SITUATIONS and snapshot.nodes:
-        # Checks cap the Node objects they list; the shared analysis names every bad worker.
-        try:
-            troubles, _ = analyse(snapshot, now=diagnosis.checked_at)
-        except Exception:  # the map is a summary: a crash here must not lose the card
-            troubles = []
-        calico.update(t.node for t in troubles)
-    absent_everywhere = SituationId.CALICO_ABSENT_EVERYWHERE in problem_situations
-
-    states: dict[str, WorkerState] = {}
-    for node in snapshot.nodes:
-        name = node.name
-        ready = node.condition("Ready")
-        if name in kubelet:
-            state = WorkerState.NOT_READY
-        elif name in calico:
-            state = WorkerState.CALICO_BAD
-        elif ready is None:
-            state = WorkerState.UNKNOWN
-        elif ready.status != "True":
-            state = WorkerState.NOT_READY
-        elif absent_everywhere:
-            state = WorkerState.CALICO_BAD
-        elif node.spec.unschedulable:
-            state = WorkerState.CORDONED
-        elif name in unknown or not pods_ok:
-            state = WorkerState.UNKNOWN
-        else:
-            state = WorkerState.HEALTHY
-        states[name] = state
-    # Workers a finding names that the node list did not hold (the read failed, or a stale name).
-    for named, state in (
-        (kubelet, WorkerState.NOT_READY),
-        (calico, WorkerState.CALICO_BAD),
-        (unknown, WorkerState.UNKNOWN),
-    ):
-        for name in sorted(named, key=natural_key):
-            states.setdefault(name, state)
-    return states
-
-
-def zones_of(snapshot: Snapshot) -> dict[str, str]:
-    """Node name -> zone, or `pool <name>` when the worker has no zone label, or "" if neither."""
-    zones: dict[str, str] = {}
-    for node in snapshot.nodes:
-        zones[node.name] = node.zone or (f"pool {node.worker_pool}" if node.worker_pool else "")
-    return zones
 
 
 def _group(name: str, zones: Mapping[str, str]) -> str:
@@ -566,14 +471,19 @@ def _fallback(diagnosis: Diagnosis, emoji: str, label: str, sentence: str) -> st
 def diagnosis_card(
     diagnosis: Diagnosis,
     *,
-    workers: Mapping[str, WorkerState],
-    zones: Mapping[str, str],
     requested_by: str | None,
     node_filter: str | None = None,
+    workers: Mapping[str, WorkerState] | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> Message:
-    """The card posted in the channel. `workers` / `zones` come from `worker_states` / `zones_of`;
-    `node_filter` (`/calico check CLUSTER NODE`) puts that worker's findings, evidence and actions
-    first. Everything beyond the card's budget is left to `thread_details`."""
+    """The card posted in the channel, its worker map drawn from `diagnosis.worker_map` (or from
+    `workers` / `zones`, name -> state / zone, when given). `node_filter` (`/calico check CLUSTER
+    NODE`) puts that worker's findings, evidence and actions first. Everything beyond the card's
+    budget is left to `thread_details`."""
+    if workers is None:
+        workers = {w.name: w.state for w in diagnosis.worker_map}
+    if zones is None:
+        zones = {w.name: w.group for w in diagnosis.worker_map}
     emoji, label, sentence = _verdict(diagnosis)
     blocks: list[Block] = [header(f"Calico check · {diagnosis.cluster}")]
     blocks.append(section(f"{emoji} *{label}* — {escape(sentence)}\n{_tally(workers)}"))

@@ -85,13 +85,7 @@ async def _check(request: CheckRequest, ts: str, *, slack: SlackPoster, access: 
         return
     await _stop(updater)
     diagnosis = channel_safe(result.diagnosis)  # card, thread and JSON are read in the channel
-    card = cards.diagnosis_card(
-        diagnosis,
-        workers=cards.worker_states(result.snapshot, diagnosis),
-        zones=cards.zones_of(result.snapshot),
-        requested_by=request.user,
-        node_filter=request.node or None,
-    )
+    card = cards.diagnosis_card(diagnosis, requested_by=request.user, node_filter=request.node or None)
     ts = await _replace(slack, request, ts, card)
     if not diagnosis.healthy:  # a healthy card says it all; the JSON still goes to the thread
         for message in cards.thread_details(diagnosis):

@@ -28,6 +28,7 @@ HELPER_MODULES = {
     "registry",
     "signals",
     "snapshot",
+    "worker_map",
 }
 
 

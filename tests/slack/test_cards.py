@@ -41,11 +41,8 @@ from bot.slack.cards import (
     ESCALATE_BUTTON,
     GATHER_BUTTON,
     RUNBOOK_BUTTON,
-    WorkerState,
     diagnosis_card,
     thread_details,
-    worker_states,
-    zones_of,
 )
 from checks.diagnose import diagnose
 from checks.model import (
@@ -60,10 +57,12 @@ from checks.model import (
     Situation,
     SituationId,
     Unknown,
+    WorkerState,
     runbook_anchor,
 )
 from checks.objects import Node
 from checks.snapshot import ReadError, Snapshot
+from checks.worker_map import worker_states, zones_of
 from tests.factories import NOW, calico_pod, node, snapshot, unknown_node
 
 GOLDEN = Path(__file__).parent / "golden"
