@@ -25,13 +25,13 @@ import argparse
 import asyncio
 import os
 import sys
-import time
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.cluster.checking import CheckFailed, CheckResult, ClusterAccess, run_check, run_dump, run_scenario
-from bot.cluster.collect import CollectOptions, Progress
+from bot.cluster.collect import CollectOptions
+from bot.cluster.progress import Progress
 from checks.model import Diagnosis
 
 EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_CANNOT_CHECK = 0, 1, 2
@@ -295,13 +295,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _progress(cluster: str, enabled: bool) -> Progress:
     progress = Progress(total=0)
     if enabled:
-        last = [0.0]
 
         def show(p: Progress) -> None:
-            now = time.monotonic()
-            if now - last[0] < 0.1 and p.phase != "done":
-                return  # at most ten redraws a second
-            last[0] = now
             megabytes = p.bytes / 1_000_000
             failed = f", {p.failed} failed" if p.failed else ""
             sys.stderr.write(
@@ -310,7 +305,7 @@ def _progress(cluster: str, enabled: bool) -> Progress:
             )
             sys.stderr.flush()
 
-        progress.listeners.append(show)
+        progress.listen(show, every=0.1)  # at most ten redraws a second
     return progress
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from bot import clock
 from bot.cluster.assemble import latest_timestamp
-from bot.cluster.collect import CollectOptions, Progress, collect
+from bot.cluster.collect import CollectOptions, collect
 from bot.cluster.kube import ClusterConfigError, ClusterNotFound, KubeTransport, resolve_cluster
+from bot.cluster.progress import Progress
 from checks.common import human_age
 from checks.diagnose import diagnose
 from checks.model import Diagnosis

@@ -16,8 +16,8 @@ import asyncio
 import dataclasses
 import logging
 import zlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from bot.cluster.errors import (
     UnsupportedMediaType,
 )
 from bot.cluster.kube import RawResponse
+from bot.cluster.progress import Progress
 from bot.cluster.reader import DEFAULT_TIMEOUT, KubeReader, Transport
 from bot.redact import decode_and_redact
 from checks.objects import (
@@ -160,23 +161,6 @@ def read_plan() -> tuple[ListCall | GetCall, ...]:
             )
         )
     return tuple(calls)
-
-
-@dataclass
-class Progress:
-    """What the progress line shows; updated as calls finish."""
-
-    total: int
-    done: int = 0
-    requests: int = 0
-    bytes: int = 0
-    failed: int = 0
-    phase: str = "reading"
-    listeners: list[Callable[[Progress], None]] = field(default_factory=list)
-
-    def tick(self) -> None:
-        for listener in self.listeners:
-            listener(self)
 
 
 @dataclass(frozen=True)

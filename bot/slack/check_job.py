@@ -1,8 +1,9 @@
 """The Slack side of one `/calico check`: post "checking…", run the very same check as the CLI,
 replace the message with the diagnosis card, put the details and the JSON in the thread.
 
-Runs as a job, off Slack's request path. Progress edits are throttled (one `chat.update` per
-`PROGRESS_INTERVAL`); a check that cannot run ends in an error card that says what failed and what
+Runs as a job, off Slack's request path. Progress is the collector's own (`bot.cluster.progress`):
+this side listens to it and edits the message at most once per `PROGRESS_INTERVAL`, one edit at a
+time; a check that cannot run ends in an error card that says what failed and what
 to try — never silence. The card says only what is safe in a channel; the private part of a
 failure (kubeconfig paths, the other clusters the bot knows, a server address) goes to the
 requester alone (`bot.slack.requester.tell`). When the channel refuses the bot's first post (not a
@@ -17,7 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.cluster.checking import CheckFailed, ClusterAccess, run_check
-from bot.cluster.collect import Progress
+from bot.cluster.progress import Progress
 from bot.slack import cards
 from bot.slack.api import SlackError, SlackPoster
 from bot.slack.blockkit import Message, escape
@@ -60,7 +61,8 @@ async def run_check_job(request: CheckRequest, *, slack: SlackPoster, access: Cl
 
 async def _check(request: CheckRequest, ts: str, *, slack: SlackPoster, access: ClusterAccess) -> None:
     progress = Progress(total=0)
-    updater = asyncio.create_task(_report_progress(request, ts, progress, slack))
+    updater = _ProgressEdits(request, ts, slack)
+    progress.listen(updater, every=PROGRESS_INTERVAL)
     try:
         result = await run_check(request.cluster, access, progress=progress)
     except (
@@ -68,7 +70,7 @@ async def _check(request: CheckRequest, ts: str, *, slack: SlackPoster, access: 
     ) as exc:  # CheckFailed says what to try; anything else: the user hears, the log has the details
         if not isinstance(exc, CheckFailed):
             log.exception("check of %s failed", request.cluster)
-        await _stop(updater)
+        await updater.stop()
         await _replace(
             slack,
             request,
@@ -83,7 +85,7 @@ async def _check(request: CheckRequest, ts: str, *, slack: SlackPoster, access: 
         )
         await tell_private(slack, request.requester, request.cluster, exc)
         return
-    await _stop(updater)
+    await updater.stop()
     diagnosis = channel_safe(result.diagnosis)  # card, thread and JSON are read in the channel
     card = cards.diagnosis_card(diagnosis, requested_by=request.user, node_filter=request.node or None)
     ts = await _replace(slack, request, ts, card)
@@ -135,31 +137,45 @@ async def tell_private(slack: SlackPoster, who: Requester, cluster: str, exc: Ex
         await tell(slack, who, private_text(cluster, exc))
 
 
-async def _report_progress(request: CheckRequest, ts: str, progress: Progress, slack: SlackPoster) -> None:
-    shown = (-1, -1)
-    while True:
-        await asyncio.sleep(PROGRESS_INTERVAL)
+class _ProgressEdits:
+    """Listens to the check's progress and edits the "checking…" message: one edit in flight at a
+    time (a slow Slack is skipped, not queued), never after the check is over."""
+
+    def __init__(self, request: CheckRequest, ts: str, slack: SlackPoster) -> None:
+        self.request, self.ts, self.slack = request, ts, slack
+        self.shown = (-1, -1)
+        self.editing: asyncio.Task[None] | None = None
+        self.stopped = False
+
+    def __call__(self, progress: Progress) -> None:
         state = (progress.done, progress.total)
-        if state == shown or progress.total == 0:
-            continue
-        shown = state
+        if self.stopped or progress.total == 0 or progress.phase == "done" or state == self.shown:
+            return
+        if self.editing is not None and not self.editing.done():
+            return
+        self.shown = state
         message = cards.progress_message(
-            request.cluster,
-            requested_by=request.user,
+            self.request.cluster,
+            requested_by=self.request.user,
             phase=progress.phase,
             done=progress.done,
             total=progress.total,
         )
+        self.editing = asyncio.create_task(self._edit(message))
+
+    async def _edit(self, message: Message) -> None:
         try:
-            await slack.update(request.channel, ts, message)
+            await self.slack.update(self.request.channel, self.ts, message)
         except SlackError as exc:
             log.info("progress update skipped: %s", exc)
 
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async def stop(self) -> None:
+        """No more edits; the one in flight is cancelled (the card replaces the message next)."""
+        self.stopped = True
+        if self.editing is not None:
+            self.editing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.editing
 
 
 async def _replace(slack: SlackPoster, request: CheckRequest, ts: str, message: Message) -> str:
