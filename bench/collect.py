@@ -208,7 +208,8 @@ def _run_baseline(kubeconfig: str, cluster: str) -> dict[str, Any]:
 
 def _run_bigresult(kubeconfig: str, cluster: str) -> dict[str, Any]:
     """The check as `calico-bot check` ran it before: asyncio.run returns the whole CheckResult."""
-    from bot.cluster.checking import ClusterAccess, run_check
+    from bot.cluster.checking import run_check
+    from bot.cluster.sources import ClusterAccess
 
     start = time.perf_counter()
     result = asyncio.run(run_check(cluster, ClusterAccess(kubeconfig=kubeconfig)))

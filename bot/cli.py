@@ -14,9 +14,10 @@ Two rules keep the command as fast as its collector (bench/collect.py times it a
 - every coroutine given to `asyncio.run` does its own output and returns the exit code, a small
   int. Python 3.11's `asyncio.run` builds the repr of the main task, its result included, when it
   restores the SIGINT handler; the repr of a 5,000-worker CheckResult took 1-2 s and 130-170 MB.
-- a subcommand imports what only it needs where it runs: `sim` (aiohttp's server) is loaded only
-  for `calico-bot sim`, the text report only without --json, the Kubernetes client (by bot.cluster.kube)
-  only when a cluster is opened.
+- a subcommand imports what only it needs where it runs: the simulator (aiohttp's server) is loaded
+  only for `calico-bot sim`, `--sim`, or a name no real cluster answers to (`demo`, `sim:<scenario>`:
+  the CLI plugs it in as a cluster source, `bot.cluster.sources`), the text report only without
+  --json, the Kubernetes client (by bot.cluster.kube) only when a cluster is opened.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.cluster.checking import CheckFailed, CheckResult, ClusterAccess, run_check, run_dump, run_scenario
-from bot.cluster.collect import CollectOptions
+from bot.cluster.checking import CheckFailed, CheckResult, check_open, run_check, run_dump
 from bot.cluster.progress import Progress
+from bot.cluster.sources import ClusterAccess, ClusterSource, LazySource
 from checks.model import Diagnosis
 
 EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_CANNOT_CHECK = 0, 1, 2
@@ -227,13 +228,12 @@ async def _run_check(args: argparse.Namespace, show_progress: bool) -> CheckResu
     if args.from_dump:
         return run_dump(args.from_dump, cluster=args.cluster)
     progress = _progress(args.cluster or args.sim, show_progress)
+    access = _access(args)
     if args.sim:
-        return await run_scenario(
-            args.sim, nodes=args.nodes, options=CollectOptions(timeout=args.timeout), progress=progress
-        )
-    access = ClusterAccess(
-        kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir, timeout=args.timeout
-    )
+        from bot.sim.source import SIMULATED
+
+        async with SIMULATED.serve(args.sim, nodes=args.nodes) as opened:
+            return await check_open(opened, access, progress=progress)
     return await run_check(args.cluster, access, progress=progress, nodes=args.nodes)
 
 
@@ -242,9 +242,7 @@ def _cmd_gather(args: argparse.Namespace) -> int:
 
     if args.tail_lines < 1 or args.max_total_mb <= 0:
         raise UsageProblem("--tail-lines and --max-total-mb must be positive")
-    access = ClusterAccess(
-        kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir, timeout=args.timeout
-    )
+    access = _access(args)
     limits = GatherLimits(
         tail_lines=args.tail_lines, max_total_bytes=int(args.max_total_mb * 1024 * 1024), timeout=args.timeout
     )
@@ -267,9 +265,7 @@ def _cmd_escalate(args: argparse.Namespace) -> int:
     from bot.escalation.escalate import diagnose_for_handoff, handoff_for, page
     from bot.escalation.pagerduty import PagerDutySettings
 
-    access = ClusterAccess(
-        kubeconfig=args.kubeconfig, context=args.context, clusters_dir=args.clusters_dir, timeout=args.timeout
-    )
+    access = _access(args)
 
     async def hand_off() -> int:
         try:
@@ -290,6 +286,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from bot.serve import run_serve
 
     return run_serve()
+
+
+def _simulated_scenarios() -> ClusterSource:
+    from bot.sim.source import SIMULATED
+
+    return SIMULATED
+
+
+SIMULATORS = LazySource(_simulated_scenarios)
+"""`demo` and `sim:<scenario>`, after the real clusters; the simulator is loaded only when a name
+reaches it."""
+
+
+def _access(args: argparse.Namespace) -> ClusterAccess:
+    return ClusterAccess(
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        clusters_dir=args.clusters_dir,
+        timeout=args.timeout,
+        sources=(SIMULATORS,),
+    )
 
 
 def _progress(cluster: str, enabled: bool) -> Progress:

@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.cluster.checking import ClusterAccess
+from bot.cluster.sources import ClusterAccess, ClusterSource
 from bot.remediation.approvals import ApprovalPolicy, PolicyError
 from bot.remediation.iks import IksConfigError, IksSettings
 from checks.model import ActionKind
@@ -64,6 +64,13 @@ class Settings:
 
     def channel_allowed(self, channel: str) -> bool:
         return not self.allowed_channels or channel in self.allowed_channels
+
+
+def _simulated_scenarios() -> tuple[ClusterSource, ...]:
+    """The simulator's built-in scenarios as clusters (`demo`, `sim:<scenario>`), for drills."""
+    from bot.sim.source import SIMULATED
+
+    return (SIMULATED,)
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -145,7 +152,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             kubeconfig=None,
             clusters_dir=env.get("CALICO_BOT_CLUSTERS_DIR") or None,
             timeout=timeout,
-            simulators=simulators,
+            sources=_simulated_scenarios() if simulators else (),
         ),
         host=env.get("HOST", "0.0.0.0"),  # noqa: S104
         port=port,

@@ -1,44 +1,27 @@
 """One check of one cluster, the same for the terminal and for Slack.
 
-`run_check` resolves the cluster name (kubeconfig context, clusters directory, in-cluster, or a
-built-in simulated scenario), collects, and diagnoses. Failures the user can act on come back as
+`run_check` resolves the cluster name (the real clusters first, then the sources the edge plugged
+in: `bot.cluster.sources`), collects, and diagnoses. Failures the user can act on come back as
 `CheckFailed` with what failed and what to try — never a traceback, never silence.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from bot import clock
 from bot.cluster.assemble import latest_timestamp
 from bot.cluster.collect import CollectOptions, collect
 from bot.cluster.kube import ClusterConfigError, ClusterNotFound, KubeTransport, resolve_cluster
 from bot.cluster.progress import Progress
+from bot.cluster.sources import ClusterAccess, OpenCluster
 from checks.common import human_age
 from checks.diagnose import diagnose
 from checks.model import Diagnosis
-from checks.snapshot import Snapshot, Source
-
-DEMO_CLUSTER = "demo"
-SIM_PREFIX = "sim:"
-"""`sim:<scenario>` names a built-in simulated scenario (when the access allows simulators)."""
-
-
-@dataclass(frozen=True)
-class ClusterAccess:
-    """How cluster names are resolved: the CLI flags, or the bot's environment."""
-
-    kubeconfig: str | None = None
-    context: str | None = None
-    clusters_dir: str | None = None
-    timeout: float = 20.0
-    simulators: bool = True
-    """Whether `demo` / `sim:<scenario>` run the built-in simulator (loopback only)."""
+from checks.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -73,31 +56,6 @@ class CheckFailed(Exception):
         return f"{self.what_failed}{private} ({self.try_next})"
 
 
-def scenario_of(name: str, access: ClusterAccess) -> str | None:
-    """The built-in simulated scenario a cluster name stands for, if simulators are on.
-
-    Only names: `demo` and `sim:<built-in scenario>`. Whether the scenario exists is decided by
-    `bot.sim.builtin_scenario` against the shipped list, never by opening a path.
-    """
-    if not access.simulators or access.kubeconfig:
-        return None
-    if name == DEMO_CLUSTER:
-        return DEMO_CLUSTER
-    if name.startswith(SIM_PREFIX):
-        return name[len(SIM_PREFIX) :]
-    return None
-
-
-@dataclass(frozen=True)
-class OpenCluster:
-    """A reachable cluster: its name as the user gave it, the transport, and where the data comes from."""
-
-    name: str
-    transport: KubeTransport
-    source: Source
-    server: str
-
-
 @asynccontextmanager
 async def open_cluster(
     name: str, access: ClusterAccess, *, nodes: int | None = None
@@ -105,8 +63,8 @@ async def open_cluster(
     """Resolve a cluster name and yield a transport to its API.
 
     Real clusters first: a kubeconfig context called `demo` is that cluster, not the simulator.
-    Only a name no kubeconfig knows may fall through to a built-in simulated scenario (when the
-    access allows simulators), which lives as long as the block.
+    Only a name no kubeconfig knows may fall through to the plugged-in sources (not with an explicit
+    kubeconfig), the first that knows it opening it for as long as the block.
     """
     try:
         target = resolve_cluster(
@@ -114,17 +72,17 @@ async def open_cluster(
         )
         transport = KubeTransport(target)
     except ClusterNotFound as exc:
-        scenario = scenario_of(name, access)
-        if scenario is not None:
-            async with _simulated(scenario, nodes=nodes) as opened:
-                yield opened
-            return
+        for source in () if access.kubeconfig else access.sources:
+            opener = source.open(name, nodes=nodes)
+            if opener is not None:
+                async with opener as opened:
+                    yield opened
+                return
         shown = ", ".join(exc.known[:30]) + (" …" if len(exc.known) > 30 else "") if exc.known else ""
         private = f"looked in {exc.where}; " + (
             f"known clusters: {shown}" if shown else "no cluster configured"
         )
-        if access.simulators:
-            private += f"; simulated: {DEMO_CLUSTER}, {SIM_PREFIX}<scenario>"
+        private += "".join(f"; {source.hint()}" for source in access.sources)
         raise CheckFailed(
             f"unknown cluster {_shown(name)}",
             "check the spelling: it is the kubeconfig context name of the cluster",
@@ -144,27 +102,6 @@ async def open_cluster(
 
 def _shown(name: str) -> str:
     return repr(name if len(name) <= 80 else name[:79] + "…")
-
-
-@asynccontextmanager
-async def _simulated(scenario_name: str, *, nodes: int | None) -> AsyncIterator[OpenCluster]:
-    """A built-in scenario served on 127.0.0.1, reached through the real client."""
-    from bot.sim import ScenarioError, SimCluster, builtin_scenario
-
-    try:
-        scenario = builtin_scenario(scenario_name)
-    except ScenarioError as exc:
-        raise CheckFailed(str(exc), "list them with `calico-bot sim --list`") from None
-    cluster = scenario.cluster_name or scenario_name
-    async with SimCluster(scenario, nodes=nodes) as sim:
-        with tempfile.TemporaryDirectory(prefix="calico-bot-sim-") as tmp:
-            kubeconfig = Path(tmp) / "kubeconfig"
-            sim.write_kubeconfig(kubeconfig, context=cluster)
-            transport = KubeTransport(resolve_cluster(cluster, kubeconfig=str(kubeconfig)))
-            try:
-                yield OpenCluster(name=cluster, transport=transport, source="sim", server=sim.url)
-            finally:
-                transport.close()
 
 
 async def run_check(
@@ -213,15 +150,6 @@ def judgement_time(snapshot: Snapshot) -> tuple[datetime, str]:
         f"the cluster's newest timestamp ({newest:%Y-%m-%d %H:%M:%S} UTC) is "
         f"{human_age((wall - newest).total_seconds())} older than this machine's clock: judged as of that moment"
     )
-
-
-async def run_scenario(
-    scenario_name: str, *, nodes: int | None, options: CollectOptions, progress: Progress | None = None
-) -> CheckResult:
-    """Serve a built-in scenario on 127.0.0.1 and check it through the real client."""
-    access = ClusterAccess(timeout=options.timeout)
-    async with _simulated(scenario_name, nodes=nodes) as cluster:
-        return await check_open(cluster, access, progress=progress)
 
 
 def run_dump(path: str, *, cluster: str | None) -> CheckResult:

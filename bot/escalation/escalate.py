@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from bot.cluster.checking import CheckFailed, CheckResult, ClusterAccess, run_check
+from bot.cluster.checking import CheckFailed, CheckResult, run_check
+from bot.cluster.sources import ClusterAccess
 from bot.escalation.handoff import EscalationLinks, Handoff, build_handoff, pagerduty_event, paging_status
 from bot.escalation.pagerduty import ROUTING_KEY_ENV, PagerDutySettings, send_event
 from bot.store.records import AuditEntry

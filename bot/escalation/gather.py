@@ -27,9 +27,10 @@ from typing import Any
 from urllib.parse import quote
 
 from bot import clock
-from bot.cluster.checking import CheckFailed, ClusterAccess, check_open, open_cluster
+from bot.cluster.checking import CheckFailed, check_open, open_cluster
 from bot.cluster.errors import ApiError, KubeError, NotFound
 from bot.cluster.reader import KubeReader, Transport
+from bot.cluster.sources import ClusterAccess
 from bot.escalation.describe import describe_node, describe_pod
 from bot.redact import decode_and_redact, redact
 

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.clock import utcnow
-from bot.cluster.checking import CheckFailed, ClusterAccess, open_cluster
+from bot.cluster.checking import CheckFailed, open_cluster
+from bot.cluster.sources import ClusterAccess
 from bot.escalation.escalate import diagnose_for_handoff, page
 from bot.escalation.handoff import dedup_key
 from bot.escalation.pagerduty import PagerDutySettings

@@ -17,8 +17,9 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from bot.cluster.checking import CheckFailed, ClusterAccess, run_check
+from bot.cluster.checking import CheckFailed, run_check
 from bot.cluster.progress import Progress
+from bot.cluster.sources import ClusterAccess
 from bot.slack import cards
 from bot.slack.api import SlackError, SlackPoster
 from bot.slack.blockkit import Message, escape

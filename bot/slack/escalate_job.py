@@ -15,7 +15,8 @@ import logging
 import os
 from dataclasses import dataclass
 
-from bot.cluster.checking import CheckFailed, ClusterAccess
+from bot.cluster.checking import CheckFailed
+from bot.cluster.sources import ClusterAccess
 from bot.escalation.escalate import diagnose_for_handoff, handoff_for
 from bot.slack import cards
 from bot.slack.api import SlackError, SlackPoster

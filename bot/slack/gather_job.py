@@ -10,7 +10,8 @@ import logging
 from dataclasses import dataclass
 
 from bot.clock import utcnow
-from bot.cluster.checking import CheckFailed, ClusterAccess
+from bot.cluster.checking import CheckFailed
+from bot.cluster.sources import ClusterAccess
 from bot.escalation.gather import Bundle, GatherLimits, gather_cluster
 from bot.slack import cards
 from bot.slack.api import SlackError, SlackPoster

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cluster.checking import CheckFailed, ClusterAccess, run_check
+from bot.cluster.checking import CheckFailed, run_check
+from bot.cluster.sources import ClusterAccess
 from bot.settings import load_settings
 from bot.sim import ScenarioError, SimCluster, builtin_scenario, scenario_names
+from bot.sim.source import SIMULATED
 
 ENV = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s"}
 
@@ -44,7 +46,7 @@ async def test_sim_paths_are_refused_quickly_and_disclose_nothing(
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     started = time.monotonic()
     with pytest.raises(CheckFailed) as caught:
-        await asyncio.wait_for(run_check(cluster, ClusterAccess(simulators=True)), timeout=10)
+        await asyncio.wait_for(run_check(cluster, ClusterAccess(sources=(SIMULATED,))), timeout=10)
     assert time.monotonic() - started < 5
     said = f"{caught.value.what_failed} {caught.value.try_next} {caught.value.private}"
     assert "unknown scenario" in said
@@ -57,7 +59,7 @@ async def test_without_simulators_sim_names_are_unknown_clusters(
 ) -> None:
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     with pytest.raises(CheckFailed) as caught:
-        await run_check("demo", ClusterAccess(simulators=False))
+        await run_check("demo", ClusterAccess())
     assert caught.value.what_failed == "unknown cluster 'demo'"
     # where the bot looked is for the requester only, not for the channel
     assert str(tmp_path) not in caught.value.what_failed + caught.value.try_next
@@ -78,7 +80,7 @@ async def test_a_real_context_named_demo_is_not_shadowed_by_the_simulator(
         kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig", context="demo")
         monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
         sim.reset_requests()
-        result = await run_check("demo", ClusterAccess(simulators=True))
+        result = await run_check("demo", ClusterAccess(sources=(SIMULATED,)))
         assert result.snapshot.source == "live"
         assert sum(stats.count for stats in sim.requests.values()) > 0  # it read *this* server
         assert len(result.snapshot.nodes) == sim.nodes == 3  # crashloop-one has 3 workers, demo 12

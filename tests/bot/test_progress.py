@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cluster.checking import ClusterAccess
 from bot.cluster.progress import Progress
+from bot.cluster.sources import ClusterAccess
 from bot.sim import SimCluster
 from bot.slack import check_job
 from bot.slack.api import SlackPoster, make_client

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from bot.cluster.checking import CheckFailed, CheckResult, ClusterAccess, run_check, run_dump
+from bot.cluster.checking import CheckFailed, CheckResult, run_check, run_dump
+from bot.cluster.sources import ClusterAccess
 from bot.report import render_text
 from bot.sim.replay import DumpCluster
 from tests.corpus.build import write_case_dump
@@ -110,7 +111,7 @@ async def run_case_live(case: Case, workdir: Path) -> CheckResult:
     directory = _dump_dir(case, workdir)
     async with DumpCluster.from_dump(directory, cluster_name=case.slug) as sim:
         kubeconfig = sim.write_kubeconfig(workdir / f"{case.slug}.kubeconfig", context=case.slug)
-        return await run_check(case.slug, ClusterAccess(kubeconfig=str(kubeconfig), simulators=False))
+        return await run_check(case.slug, ClusterAccess(kubeconfig=str(kubeconfig)))
 
 
 def _failure(exc: BaseException) -> str:

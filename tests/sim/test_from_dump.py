@@ -19,8 +19,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.cluster.checking import CheckResult, ClusterAccess, run_check
+from bot.cluster.checking import CheckResult, run_check
 from bot.cluster.dump import DumpError
+from bot.cluster.sources import ClusterAccess
 from bot.redact import redact
 from bot.sim import SimCluster
 from bot.sim.generate import DAEMONSETS, PODS
@@ -59,7 +60,7 @@ OBJECT_FIELDS = (
 async def check_served(sim: ApiServer, tmp_path: Path, name: str) -> CheckResult:
     """`calico-bot check` through the real client against a started server."""
     kubeconfig = sim.write_kubeconfig(tmp_path / f"{name}.kubeconfig", context=name)
-    return await run_check(name, ClusterAccess(kubeconfig=str(kubeconfig), simulators=False))
+    return await run_check(name, ClusterAccess(kubeconfig=str(kubeconfig)))
 
 
 def content(snapshot: Snapshot, name: str) -> list[str]:

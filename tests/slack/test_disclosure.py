@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cluster.checking import ClusterAccess
+from bot.cluster.sources import ClusterAccess
 from bot.queue.jobs import InProcessQueue
 from bot.remediation.approvals import ApprovalPolicy
 from bot.remediation.flow import Remediation
+from bot.sim.source import SIMULATED
 from bot.slack.api import SlackPoster, make_client
 from bot.slack.disclosure import HIDDEN, PATH_HIDDEN, channel_safe, public_text
 from bot.store.redis_store import Store
@@ -198,7 +199,7 @@ async def test_redis_down_is_said_without_its_address() -> None:
             store=down,
             slack=SlackPoster(make_client(token="xoxb-test", api_url=fake.api_url)),
             policy=ApprovalPolicy(approver_users=frozenset({"U02APR"})),
-            access=ClusterAccess(simulators=True),
+            access=ClusterAccess(sources=(SIMULATED,)),
             queue=InProcessQueue(),
             group_members=no_groups,
         )

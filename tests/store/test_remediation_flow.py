@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.cluster.checking import ClusterAccess
+from bot.cluster.sources import ClusterAccess
 from bot.queue.jobs import InProcessQueue
 from bot.remediation.approvals import ApprovalPolicy
 from bot.remediation.flow import Remediation
+from bot.sim.source import SIMULATED
 from bot.slack.api import SlackPoster, make_client
 from bot.store.records import ApprovalState
 from bot.store.redis_store import Store
@@ -48,7 +49,7 @@ def remediation(store: Store, fake: FakeSlack, clock: Clock, queue: InProcessQue
         store=store,
         slack=SlackPoster(make_client(token="xoxb-test", api_url=fake.api_url)),
         policy=ApprovalPolicy(approver_users=frozenset({"U01REQ", "U02APR"})),
-        access=ClusterAccess(simulators=True),
+        access=ClusterAccess(sources=(SIMULATED,)),
         queue=queue,
         group_members=no_groups,
         now=clock,
