@@ -4,7 +4,8 @@
 - the rooms (`checks`, `handlers`, each `bot/` subpackage, each top-level `bot/` module) import
   each other only in the allowed directions, which form no cycle, and the code has no cycle either;
 - checks/ imports only the standard library, msgspec and itself (no I/O library, nothing of bot/);
-- only the process entry point (`bot.serve`, where the Slack app is wired) imports handlers/;
+- only the process entry point (`bot.serve`, where the Slack app is wired) imports handlers/, and
+  no Slack job imports another;
 - domain records (approval and audit records, the hand-off and paging results, the diagnosis)
   reach no presentation module, however indirectly;
 - each SDK is imported by exactly the adapter module(s) that own it; handlers/ never talk to
@@ -228,6 +229,13 @@ def test_only_the_entry_point_imports_handlers() -> None:
         room(m) for m, imported in _project_imports().items() for i in imported if room(i) == "handlers"
     }
     assert importers - {"handlers"} == {ENTRY_POINT}
+
+
+def test_no_job_imports_another() -> None:
+    jobs = {m for m in MODULES if m.startswith("bot.slack.") and m.endswith("_job")}
+    assert jobs >= {"bot.slack.check_job", "bot.slack.gather_job", "bot.slack.escalate_job"}
+    graph = _project_imports()
+    assert {job: sorted(graph[job] & jobs) for job in jobs if graph[job] & jobs} == {}
 
 
 def test_domain_records_reach_no_presentation() -> None:

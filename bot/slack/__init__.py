@@ -4,6 +4,7 @@
 is the one Block Kit toolkit (limits, escaping, safe clipping, mentions, the block builders);
 `cards` draws a diagnosis (card, thread, progress, errors), `handoff` the escalation hand-off and
 `approval_card` an approval request; `check_job`, `gather_job` and `escalate_job` are the Slack
-side of each job; `requester` tells the person who asked, privately; `disclosure` keeps the bot's
-host (addresses, paths) out of channels.
+side of each job (no job imports another); `failures` is what a job says when it cannot finish;
+`requester` tells the person who asked, privately; `disclosure` keeps the bot's host (addresses,
+paths) out of channels.
 """

@@ -21,12 +21,11 @@ from bot.escalation.escalate import diagnose_for_handoff, handoff_for
 from bot.slack import cards
 from bot.slack.api import SlackError, SlackPoster
 from bot.slack.blockkit import escape
-from bot.slack.check_job import tell_private
 from bot.slack.disclosure import channel_safe, public_text
-from bot.slack.gather_job import GATHER_AUDIT
+from bot.slack.failures import tell_private
 from bot.slack.handoff import handoff_message, with_page_button
 from bot.slack.requester import Requester, post_failed
-from bot.store.records import AuditEntry
+from bot.store.records import AuditEntry, AuditKind
 from bot.store.redis_store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -102,7 +101,11 @@ async def _escalate(
         try:
             actions = await store.actions_taken(request.cluster)
             bundle = next(
-                (r.detail for r in await store.history(request.cluster, count=200) if r.kind == GATHER_AUDIT),
+                (
+                    r.detail
+                    for r in await store.history(request.cluster, count=200)
+                    if r.kind == AuditKind.GATHER
+                ),
                 None,
             )
         except StoreUnavailable as exc:

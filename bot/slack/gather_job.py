@@ -16,14 +16,13 @@ from bot.escalation.gather import Bundle, GatherLimits, gather_cluster
 from bot.slack import cards
 from bot.slack.api import SlackError, SlackPoster
 from bot.slack.blockkit import escape, text_message
-from bot.slack.check_job import failure_card, tell_private
 from bot.slack.disclosure import public_text
+from bot.slack.failures import failure_card, tell_private
 from bot.slack.requester import Requester, post_failed
+from bot.store.records import AuditKind
 from bot.store.redis_store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
-GATHER_AUDIT = "gather"
-"""Audit kind of an uploaded bundle (the hand-off looks for the latest one)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,7 @@ async def _gather(
         try:
             await store.audit(
                 request.cluster,
-                kind=GATHER_AUDIT,
+                kind=AuditKind.GATHER,
                 actor=request.user,
                 action="gather",
                 target=request.node,

@@ -82,6 +82,7 @@ class AuditKind(StrEnum):
     WITHDRAWAL = "withdrawal"  # calico-bot withdrew a request nobody could see (detail says why)
     EXECUTION = "execution"  # the action was applied (outcome: succeeded / failed…)
     VERIFICATION = "verification"  # the check after the action (outcome: verified / not verified…)
+    GATHER = "gather"  # a gathered bundle was uploaded (detail: its name; the hand-off names the latest)
 
 
 def _utc(when: datetime, what: str) -> datetime:
