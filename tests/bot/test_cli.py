@@ -23,7 +23,16 @@ import yaml
 from bot.sim import SimCluster
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACT_KEYS = {"cluster", "checked_at", "source", "situations", "findings", "actions", "unknowns", "worker_map"}
+CONTRACT_KEYS = {
+    "cluster",
+    "checked_at",
+    "source",
+    "situations",
+    "findings",
+    "actions",
+    "unknowns",
+    "worker_map",
+}
 
 
 def run(
