@@ -1,11 +1,18 @@
 """Generate a realistic IKS/ROKS cluster from a scenario, into a `Store`.
 
+The objects' shapes are data: `bot/sim/templates/*.yaml`, one file per object family (the Node,
+the calico-node Pod and DaemonSet, the Lease, Calico's resources, the workloads, namespaces,
+Services, RBAC), with `${…}` placeholders and a few `$if`/`$when` conditionals for the eras
+(`bot/sim/templating.py` says how they are filled). This module is the program around them: it
+plans the workers, fills the templates in the order the cluster is built (the random generator is
+consumed in a fixed order, so a seed always gives the same cluster), applies the scenario's
+overrides, and keeps what the simulated controllers need afterwards.
+
 Healthy workers are stamped out of one pre-encoded JSON template per kind (Node, calico-node Pod,
-Lease, Calico Node): the template is encoded once with `@@name@@` placeholders and every worker is
-a join of byte slices and its own values, so 5,000 workers take a second or two. The scenario's
-broken workers are rendered the same way, decoded, deep-merged with the scenario's overrides and
-re-encoded. Cluster-level objects (namespaces, DaemonSet, typha and friends, Calico and operator
-custom resources, RBAC, Services) are plain documents.
+Lease, Calico Node): the template is filled once with `@@name@@` markers for the per-worker values,
+encoded, and every worker is a join of byte slices and its own values, so 5,000 workers take about
+a second. The scenario's broken workers are rendered the same way, decoded, deep-merged with the
+scenario's overrides and re-encoded.
 
 The shapes follow what an IKS cluster really returns: IBM labels under `ibm-cloud.kubernetes.io/`,
 node names = private IPs, `managedFields`, the operator era (`calico-system`, Tigera operator
@@ -16,16 +23,23 @@ IBM's `calico-extension` init containers).
 from __future__ import annotations
 
 import copy
-import hashlib
 import random
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.sim.scenario import BrokenWorker, Scenario, ScenarioError, calico_log_time, resolve, rfc3339
+from bot.sim.default_logs import default_log_text
+from bot.sim.facts import Facts, cluster_id_for, operator_typha_replicas, sha
+from bot.sim.podstate import (
+    api_defaults,
+    crash_waiting_containers,
+    lease_micro_times,
+    pod_failing_message,
+    pod_ready,
+)
+from bot.sim.scenario import BrokenWorker, Scenario, ScenarioError, resolve, rfc3339
 from bot.sim.store import (
     Json,
     ResourceType,
@@ -36,11 +50,23 @@ from bot.sim.store import (
     merge_patch,
     type_for_object,
 )
+from bot.sim.templating import Template, fill, fill_doc, fill_list, json_values, load, marker
 
-REGISTRY = "us.icr.io/armada-master/"
-ACCOUNT = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
-AUTODETECT_INTERFACES = "(^bond0$|^eth0$|^ens6$|^ens3$)"
-IPPOOL_CIDR = "172.30.0.0/16"
+__all__ = [
+    "CALICO_NODES",
+    "DAEMONSETS",
+    "DEPLOYMENTS",
+    "EVENTS",
+    "LEASES",
+    "NODES",
+    "PODS",
+    "TIGERA_STATUSES",
+    "ClusterBuilder",
+    "Worker",
+    "operator_typha_replicas",
+    "rtype",
+]
+
 K8S_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _QUOTED_POD = re.compile(r"\b([a-z0-9][-a-z0-9.]*)_([a-z0-9][-a-z0-9]*)\(([0-9a-f]{8}-[0-9a-f-]{27})\)")
 """A pod quoted the kubelet's way: `<name>_<namespace>(<uid>)` (back-off messages)."""
@@ -62,179 +88,7 @@ DAEMONSETS, DEPLOYMENTS = rtype("daemonsets", "apps"), rtype("deployments", "app
 CALICO_NODES = rtype("nodes", "crd.projectcalico.org")
 TIGERA_STATUSES = rtype("tigerastatuses", "operator.tigera.io")
 
-
-def P(name: str) -> str:
-    """A template placeholder."""
-    return f"@@{name}@@"
-
-
-def json_values(values: dict[str, str]) -> dict[str, bytes]:
-    """Placeholder values as they go inside a JSON string (escaped: a zone name may hold anything)."""
-    return {k: encode(v)[1:-1] for k, v in values.items()}
-
-
-class Template:
-    """Encoded JSON with `@@name@@` placeholders inside strings; `render` joins slices and values."""
-
-    _split = re.compile(rb"@@([a-z0-9_]+)@@")
-
-    def __init__(self, doc: Json) -> None:
-        parts = self._split.split(encode(doc))
-        self.literals: list[bytes] = parts[0::2]
-        self.names: list[str] = [p.decode() for p in parts[1::2]]
-
-    def render(self, values: dict[str, bytes]) -> bytes:
-        out = [self.literals[0]]
-        for name, literal in zip(self.names, self.literals[1:], strict=True):
-            out.append(values[name])
-            out.append(literal)
-        return b"".join(out)
-
-
-# --- managedFields --------------------------------------------------------------------------
-
-_MERGE_KEYS = ("name", "type", "ip", "containerPort", "mountPath", "uid")
-
-
-def fields_v1(obj: Any) -> Json:
-    """The `fieldsV1` set a server-side field manager records for `obj` (maps and keyed lists)."""
-    out: Json = {}
-    if not isinstance(obj, dict):
-        return out
-    for key, value in obj.items():
-        entry: Json = {}
-        if isinstance(value, dict):
-            entry = {".": {}, **fields_v1(value)} if value else {}
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            for mkey in _MERGE_KEYS:
-                if all(mkey in v for v in value):
-                    for item in value:
-                        ident = {mkey: item[mkey]}
-                        if mkey == "containerPort" and "protocol" in item:
-                            ident["protocol"] = item["protocol"]
-                        entry["k:" + encode(ident).decode()] = {".": {}, **fields_v1(item)}
-                    break
-        out["f:" + key] = entry
-    return out
-
-
-def managed(
-    manager: str,
-    time: str,
-    fields: Json,
-    *,
-    operation: str = "Update",
-    subresource: str = "",
-    api_version: str = "v1",
-) -> Json:
-    entry: Json = {
-        "manager": manager,
-        "operation": operation,
-        "apiVersion": api_version,
-        "time": time,
-        "fieldsType": "FieldsV1",
-        "fieldsV1": fields,
-    }
-    if subresource:
-        entry["subresource"] = subresource
-    return entry
-
-
-# --- cluster facts --------------------------------------------------------------------------
-
-_CALICO = {
-    28: ("v3.26.4", ""),
-    29: ("v3.27.4", "v1.32.10"),
-    30: ("v3.27.4", "v1.32.10"),
-    31: ("v3.29.3", "v1.36.5"),
-    32: ("v3.29.3", "v1.36.5"),
-}
-_KUBE_PATCH = {25: 16, 26: 15, 27: 16, 28: 15, 29: 10, 30: 6, 31: 4, 32: 2}
-
-
-@dataclass(frozen=True)
-class Facts:
-    scenario: Scenario
-    cluster: str
-    cluster_id: str
-    minor: int
-    ns: str
-    zones: tuple[str, ...]
-    now: datetime
-
-    @property
-    def operator_era(self) -> bool:
-        return self.ns == "calico-system"
-
-    @property
-    def vpc(self) -> bool:
-        return self.scenario.cluster.is_vpc
-
-    @property
-    def roks(self) -> bool:
-        return self.scenario.cluster.platform == "roks"
-
-    @property
-    def kube_version(self) -> str:
-        return f"1.{self.minor}.{_KUBE_PATCH.get(self.minor, 3)}"
-
-    @property
-    def kubelet(self) -> str:
-        return f"v{self.kube_version}+IKS"
-
-    @property
-    def worker_version(self) -> str:
-        return f"{self.kube_version}_{1530 + self.minor}"
-
-    @property
-    def calico(self) -> str:
-        if self.minor <= 28:
-            return _CALICO[28][0]
-        return _CALICO.get(self.minor, ("v3.30.2", "v1.38.3"))[0]
-
-    @property
-    def operator(self) -> str:
-        return _CALICO.get(self.minor, ("v3.30.2", "v1.38.3"))[1] or "v1.32.10"
-
-    @property
-    def region(self) -> str:
-        return self.scenario.cluster.region
-
-    @property
-    def machine_type(self) -> str:
-        if self.scenario.workers.machine_type:
-            return self.scenario.workers.machine_type
-        return "bx2.4x16" if self.vpc else "b3c.4x16.encrypted"
-
-    @property
-    def cidr_bits(self) -> int:
-        return 24 if self.vpc else 26
-
-    @property
-    def interface(self) -> str:
-        return "ens3" if self.vpc else "eth0"
-
-    def image(self, name: str, tag: str | None = None) -> str:
-        return f"{REGISTRY}{name}:{tag or self.calico}"
-
-
-def cluster_id_for(name: str) -> str:
-    digest = hashlib.sha256(name.encode()).hexdigest()
-    alphabet = "0123456789abcdefghijklmnopqrstuv"
-    return "".join(alphabet[int(digest[i : i + 2], 16) % 32] for i in range(0, 40, 2))
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def operator_typha_replicas(nodes: int) -> int:
-    """The Tigera operator's typha count: <=2 nodes -> 1, <=4 -> 2, else nodes//200 + 2, at least 3."""
-    if nodes <= 2:
-        return 1
-    if nodes <= 4:
-        return 2
-    return max(3, nodes // 200 + 2)
+_RS_HASH = str.maketrans("0123456789abcdef", "bcdfghjk56789xzq")
 
 
 # --- workers --------------------------------------------------------------------------------
@@ -288,7 +142,7 @@ class ClusterBuilder:
         self.now = now
         total = scenario.workers.count if nodes is None else nodes
         self.total = max(total, len(scenario.broken_workers))
-        base_seed = seed if seed is not None else int(_sha(f"{scenario.name}/{cluster}")[:8], 16)
+        base_seed = seed if seed is not None else int(sha(f"{scenario.name}/{cluster}")[:8], 16)
         self.rng = random.Random(base_seed)  # noqa: S311 - reproducible fake data, not security
         self._used_suffixes: set[str] = set()
         self.workers: list[Worker] = []
@@ -303,6 +157,7 @@ class ClusterBuilder:
         self._templates: dict[str, Template] = {}
         self.rollout_time = now - timedelta(days=3, hours=4, minutes=12)
         self.install_time = now - timedelta(days=41, hours=2)
+        self._context: dict[str, Any] = {}  # the templates' cluster-level values (see build)
 
     # --- small helpers ---------------------------------------------------------------------
 
@@ -336,13 +191,25 @@ class ClusterBuilder:
         self.uid("ds")
         self.uid("installation")
         self._plan_workers()
-        self._namespaces()
+        self._context = self._cluster_context()
+        self._put_all(fill_list("namespaces", "namespaces", self._context))
         self._workers()
         self._cluster_objects()
         self._broken_events()
         self._apply_objects()
         self._link_uids()
         self.refresh_derived()
+
+    def _cluster_context(self) -> dict[str, Any]:
+        """What the templates are filled with at cluster level (see `Facts.context`)."""
+        ready = [w for w in self.workers if w.broken is None] or self.workers
+        return self.facts.context() | {
+            "ds_uid": self.uids["ds"],
+            "installation_uid": self.uids["installation"],
+            "installation_ready_since": self.ts(self.rollout_time + timedelta(minutes=9)),
+            "operator_typha_replicas": operator_typha_replicas(self.total),
+            "dns_replicas": min(3, len(ready)),
+        }
 
     def _plan_workers(self) -> None:
         f = self.facts
@@ -378,7 +245,7 @@ class ClusterBuilder:
                 zone_index=zone_index,
                 pool=pool,
                 worker_id=f"kube-{f.cluster_id}-{cname}-{pool[:10]}-{index + 1:08d}",
-                pool_id=f"{f.cluster_id}-{_sha(pool)[:5]}",
+                pool_id=f"{f.cluster_id}-{sha(pool)[:5]}",
                 broken=broken,
             )
             self.workers.append(worker)
@@ -421,7 +288,7 @@ class ClusterBuilder:
             "public_ip": f"169.{45 + w.zone_index}.{(w.index // 250) % 256}.{4 + w.index % 250}",
             "private_vlan": str(2918270 + w.zone_index * 7),
             "public_vlan": str(2918268 + w.zone_index * 7),
-            "subnet_id": f"0717-{_sha(w.zone)[:8]}-{_sha(w.zone)[8:12]}-{_sha(w.zone)[12:16]}",
+            "subnet_id": f"0717-{sha(w.zone)[:8]}-{sha(w.zone)[8:12]}-{sha(w.zone)[12:16]}",
             "instance_id": f"0717_{self.uid()}",
             "pod_name": "calico-node-" + self.suffix(),
             "pod_uid": self.uid(),
@@ -451,15 +318,45 @@ class ClusterBuilder:
     def _template(self, kind: str) -> Template:
         tpl = self._templates.get(kind)
         if tpl is None:
-            placeholder = {k: P(k) for k in self.workers[0].values} if self.workers else {}
-            builders: dict[str, Callable[[dict[str, str]], Json]] = {
-                "node": self.node_doc,
-                "pod": self.calico_pod_doc,
-                "lease": self.lease_doc,
-                "cnode": self.calico_node_cr_doc,
-            }
-            tpl = self._templates[kind] = Template(builders[kind](placeholder))
+            markers = {k: marker(k) for k in self.workers[0].values} if self.workers else {}
+            tpl = self._templates[kind] = Template(self._worker_doc(kind, markers))
         return tpl
+
+    def _worker_doc(self, kind: str, values: dict[str, str]) -> Json:
+        """A per-worker document filled with `values` (the markers, to build its byte template)."""
+        context = self._context | values
+        if kind == "node":
+            return fill_doc("node", "node", context | {"images": self._node_images()})
+        if kind == "pod":
+            return self._calico_pod_doc(context)
+        if kind == "lease":
+            return fill_doc("lease", "lease", context)
+        return fill_doc("calico-resources", "node", context)
+
+    def _node_images(self) -> list[Json]:
+        images = []
+        for name, tag, size in fill_list("node", "images", self._context):
+            repo = self._context["registry"] + name
+            values = {"repo": repo, "tag": tag, "size": size, "digest": sha(repo + tag)}
+            images.append(fill_doc("node", "image", values))
+        return images
+
+    def _calico_pod_doc(self, context: dict[str, Any]) -> Json:
+        """The calico-node Pod: its era's spec, a status entry per init container, the rest."""
+        context = context | {"for_pod": True, "node": context["ip"]}
+        spec = fill_doc("calico-node", "pod_spec", context)
+        statuses = []
+        for i, container in enumerate(spec["initContainers"]):
+            run = "init1" if i == 0 else "init2"
+            status_values = {
+                "name": container["name"],
+                "image": container["image"],
+                "started": context[f"{run}_started"],
+                "finished": context[f"{run}_finished"],
+                "cid": context[f"cid{i + 2}"],
+            }
+            statuses.append(fill_doc("calico-node", "init_status", context | status_values))
+        return fill_doc("calico-node", "pod", context | {"spec": spec, "init_statuses": statuses})
 
     def _render(self, kind: str, values: dict[str, str]) -> bytes:
         return self._template(kind).render(json_values(values))
@@ -638,823 +535,6 @@ class ClusterBuilder:
                 cond["lastTransitionTime"] = stamp
         return conditions
 
-    # --- per-worker documents (called once with placeholders to build the templates) --------
-
-    def node_labels(self, v: dict[str, str]) -> dict[str, str]:
-        f = self.facts
-        labels = {
-            "arch": "amd64",
-            "beta.kubernetes.io/arch": "amd64",
-            "beta.kubernetes.io/instance-type": f.machine_type,
-            "beta.kubernetes.io/os": "linux",
-            "failure-domain.beta.kubernetes.io/region": f.region,
-            "failure-domain.beta.kubernetes.io/zone": v["zone"],
-            "ibm-cloud.kubernetes.io/encrypted-docker-data": "true",
-            "ibm-cloud.kubernetes.io/ha-worker": "true",
-            "ibm-cloud.kubernetes.io/iaas-provider": "g2" if f.vpc else "softlayer",
-            "ibm-cloud.kubernetes.io/internal-ip": v["ip"],
-            "ibm-cloud.kubernetes.io/machine-type": f.machine_type,
-            "ibm-cloud.kubernetes.io/os": "RHCOS" if f.roks else "UBUNTU_24_64",
-            "ibm-cloud.kubernetes.io/region": f.region,
-            "ibm-cloud.kubernetes.io/sgx-enabled": "false",
-            "ibm-cloud.kubernetes.io/worker-id": v["worker_id"],
-            "ibm-cloud.kubernetes.io/worker-pool-id": v["pool_id"],
-            "ibm-cloud.kubernetes.io/worker-pool-name": v["pool"],
-            "ibm-cloud.kubernetes.io/worker-version": f.worker_version,
-            "ibm-cloud.kubernetes.io/zone": v["zone"],
-            "kubernetes.io/arch": "amd64",
-            "kubernetes.io/hostname": v["ip"],
-            "kubernetes.io/os": "linux",
-            "node.kubernetes.io/instance-type": f.machine_type,
-            "topology.kubernetes.io/region": f.region,
-            "topology.kubernetes.io/zone": v["zone"],
-        }
-        if f.vpc:
-            labels["ibm-cloud.kubernetes.io/subnet-id"] = v["subnet_id"]
-            labels["ibm-cloud.kubernetes.io/vpc-instance-id"] = v["instance_id"]
-            labels["vpc-block-csi-driver-labels"] = "true"
-        else:
-            labels["ibm-cloud.kubernetes.io/external-ip"] = v["public_ip"]
-            labels["privateVLAN"] = v["private_vlan"]
-            labels["publicVLAN"] = v["public_vlan"]
-        if f.roks:
-            labels["node-role.kubernetes.io/worker"] = ""
-            labels["node.openshift.io/os_id"] = "rhcos"
-        return dict(sorted(labels.items()))
-
-    def node_images(self) -> list[Json]:
-        f = self.facts
-        names = [
-            ("calico/node", f.calico, 142_380_112),
-            ("calico/cni", f.calico, 94_228_360),
-            ("calico/pod2daemon-flexvol", f.calico, 7_162_904),
-            ("calico/typha", f.calico, 31_118_822),
-            ("calico/kube-controllers", f.calico, 33_417_264),
-            ("calico-extension", "1.2.41", 18_551_290),
-            ("coredns", "1.11.3", 18_562_039),
-            ("metrics-server", "v0.7.2", 19_494_617),
-            ("ibm-keepalived-watcher", "1810", 9_840_123),
-            ("konnectivity-agent", "v0.30.3", 8_723_654),
-            ("pause", "3.9", 321_520),
-            ("ibmcloud-block-storage-plugin", "1.9.15", 40_119_228),
-            ("ibmcloud-block-storage-driver", "1.7.21", 38_220_031),
-            ("csi-node-driver-registrar", "v2.12.0", 12_380_640),
-            ("livenessprobe", "v2.14.0", 11_962_017),
-            ("vpc-block-csi-driver", "v5.2.12", 53_180_332),
-            ("ibm-file-plugin", "422", 61_204_178),
-            ("storage-watcher", "422", 29_102_771),
-            ("ingress-auth", "1.4.0", 14_301_262),
-            ("alb-health-check", "1.1.12", 10_772_201),
-            ("kube-state-metrics", "v2.13.0", 22_107_845),
-            ("cluster-proportional-autoscaler", "v1.8.9", 13_501_876),
-            ("sysdig-agent-slim", "13.5.1", 211_300_511),
-            ("logdna-agent", "3.10.2", 51_877_322),
-            ("node-local-dns", "1.23.1", 30_145_998),
-            ("tigera/operator", f.operator, 70_120_458),
-        ]
-        images = []
-        for name, tag, size in names:
-            repo = REGISTRY + name
-            images.append(
-                {"names": [f"{repo}@sha256:{_sha(repo + tag)}", f"{repo}:{tag}"], "sizeBytes": size}
-            )
-        return images
-
-    def node_doc(self, v: dict[str, str]) -> Json:
-        f = self.facts
-        annotations = {
-            "node.alpha.kubernetes.io/ttl": "0",
-            "projectcalico.org/IPv4Address": f"{v['ip']}/{f.cidr_bits}",
-            "projectcalico.org/IPv4IPIPTunnelAddr": v["tunnel_ip"],
-            "volumes.kubernetes.io/controller-managed-attach-detach": "true",
-        }
-        if f.vpc:
-            annotations["csi.volume.kubernetes.io/nodeid"] = (
-                '{"vpc.block.csi.ibm.io":"' + v["instance_id"] + '"}'
-            )
-        conditions = [
-            {
-                "type": "NetworkUnavailable",
-                "status": "False",
-                "lastHeartbeatTime": v["main_started"],
-                "lastTransitionTime": v["main_started"],
-                "reason": "CalicoIsUp",
-                "message": "Calico is running on this node",
-            },
-            {
-                "type": "MemoryPressure",
-                "status": "False",
-                "lastHeartbeatTime": v["heartbeat"],
-                "lastTransitionTime": v["node_ready_since"],
-                "reason": "KubeletHasSufficientMemory",
-                "message": "kubelet has sufficient memory available",
-            },
-            {
-                "type": "DiskPressure",
-                "status": "False",
-                "lastHeartbeatTime": v["heartbeat"],
-                "lastTransitionTime": v["node_ready_since"],
-                "reason": "KubeletHasNoDiskPressure",
-                "message": "kubelet has no disk pressure",
-            },
-            {
-                "type": "PIDPressure",
-                "status": "False",
-                "lastHeartbeatTime": v["heartbeat"],
-                "lastTransitionTime": v["node_ready_since"],
-                "reason": "KubeletHasSufficientPID",
-                "message": "kubelet has sufficient PID available",
-            },
-            {
-                "type": "Ready",
-                "status": "True",
-                "lastHeartbeatTime": v["heartbeat"],
-                "lastTransitionTime": v["node_ready_since"],
-                "reason": "KubeletReady",
-                "message": "kubelet is posting ready status",
-            },
-        ]
-        addresses = [{"type": "InternalIP", "address": v["ip"]}]
-        if not f.vpc:
-            addresses.append({"type": "ExternalIP", "address": v["public_ip"]})
-        addresses.append({"type": "Hostname", "address": v["ip"]})
-        status: Json = {
-            "capacity": {
-                "cpu": "4",
-                "ephemeral-storage": "101430960Ki",
-                "hugepages-1Gi": "0",
-                "hugepages-2Mi": "0",
-                "memory": "16380460Ki",
-                "pods": "110",
-            },
-            "allocatable": {
-                "cpu": "3910m",
-                "ephemeral-storage": "94743938007",
-                "hugepages-1Gi": "0",
-                "hugepages-2Mi": "0",
-                "memory": "13594668Ki",
-                "pods": "110",
-            },
-            "conditions": conditions,
-            "addresses": addresses,
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-            "nodeInfo": {
-                "machineID": v["machine_id"],
-                "systemUUID": v["system_uuid"],
-                "bootID": v["boot_id"],
-                "kernelVersion": "5.14.0-427.42.1.el9_4.x86_64" if f.roks else "6.8.0-49-generic",
-                "osImage": "Red Hat Enterprise Linux CoreOS 416.94" if f.roks else "Ubuntu 24.04.1 LTS",
-                "containerRuntimeVersion": "cri-o://1.29.10" if f.roks else "containerd://1.7.23",
-                "kubeletVersion": f.kubelet,
-                "kubeProxyVersion": f.kubelet,
-                "operatingSystem": "linux",
-                "architecture": "amd64",
-            },
-            "images": self.node_images(),
-        }
-        labels = self.node_labels(v)
-        meta: Json = {
-            "name": v["ip"],
-            "uid": v["node_uid"],
-            "resourceVersion": v["node_rv"],
-            "creationTimestamp": v["node_created"],
-            "labels": labels,
-            "annotations": annotations,
-        }
-        kubelet_meta = {
-            "annotations": {k: "" for k in annotations if k.startswith("volumes.") or k.startswith("csi.")},
-            "labels": {k: "" for k in labels if not k.startswith("ibm-cloud") and "VLAN" not in k},
-        }
-        meta["managedFields"] = [
-            managed("kubelet", v["node_created"], fields_v1({"metadata": kubelet_meta})),
-            managed(
-                "kube-controller-manager",
-                v["node_ready_since"],
-                fields_v1({"metadata": {"annotations": {"node.alpha.kubernetes.io/ttl": ""}}}),
-            ),
-            managed(
-                "armada-worker-labels",
-                v["node_ready_since"],
-                fields_v1({"metadata": {"labels": {k: "" for k in labels if k.startswith("ibm-cloud")}}}),
-            ),
-            managed(
-                "calico-node",
-                v["main_started"],
-                fields_v1(
-                    {
-                        "metadata": {"annotations": {k: "" for k in annotations if "projectcalico" in k}},
-                        "status": {"conditions": [conditions[0]]},
-                    }
-                ),
-                subresource="status",
-            ),
-            managed(
-                "kubelet",
-                v["heartbeat"],
-                fields_v1(
-                    {
-                        "status": {
-                            k: status[k]
-                            for k in ("allocatable", "capacity", "conditions", "daemonEndpoints", "nodeInfo")
-                        }
-                    }
-                ),
-                subresource="status",
-            ),
-        ]
-        return {
-            "metadata": meta,
-            "spec": {"providerID": f"ibm://{ACCOUNT}///{f.cluster_id}/{v['worker_id']}"},
-            "status": status,
-        }
-
-    def calico_pod_spec(self, node: str, api_access: str) -> Json:
-        """The calico-node pod spec of this era (the DaemonSet template without the node binding)."""
-        f = self.facts
-        env_ref = {"fieldRef": {"apiVersion": "v1", "fieldPath": "spec.nodeName"}}
-        sec: Json = {
-            "privileged": True,
-            "allowPrivilegeEscalation": True,
-            "capabilities": {"drop": ["ALL"]},
-            "runAsGroup": 0,
-            "runAsNonRoot": False,
-            "runAsUser": 0,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        }
-        common = {
-            "imagePullPolicy": "IfNotPresent",
-            "terminationMessagePath": "/dev/termination-log",
-            "terminationMessagePolicy": "File",
-        }
-        sa_mount = {
-            "name": api_access,
-            "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
-            "readOnly": True,
-        }
-        if f.operator_era:
-            env: list[Json] = [
-                {"name": "DATASTORE_TYPE", "value": "kubernetes"},
-                {"name": "WAIT_FOR_DATASTORE", "value": "true"},
-                {"name": "CLUSTER_TYPE", "value": "k8s,operator,bgp"},
-                {"name": "CALICO_DISABLE_FILE_LOGGING", "value": "false"},
-                {"name": "FELIX_DEFAULTENDPOINTTOHOSTACTION", "value": "ACCEPT"},
-                {"name": "FELIX_HEALTHENABLED", "value": "true"},
-                {"name": "FELIX_HEALTHPORT", "value": "9099"},
-                {"name": "NODENAME", "valueFrom": env_ref},
-                {
-                    "name": "NAMESPACE",
-                    "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}},
-                },
-                {"name": "FELIX_TYPHAK8SNAMESPACE", "value": "calico-system"},
-                {"name": "FELIX_TYPHAK8SSERVICENAME", "value": "calico-typha"},
-                {"name": "FELIX_TYPHACAFILE", "value": "/etc/pki/tls/certs/tigera-ca-bundle.crt"},
-                {"name": "FELIX_TYPHACERTFILE", "value": "/node-certs/tls.crt"},
-                {"name": "FELIX_TYPHAKEYFILE", "value": "/node-certs/tls.key"},
-                {"name": "FIPS_MODE_ENABLED", "value": "false"},
-                {"name": "NO_DEFAULT_POOLS", "value": "true"},
-                {"name": "FELIX_TYPHACN", "value": "typha-server"},
-                {"name": "CALICO_MANAGE_CNI", "value": "true"},
-                {"name": "CALICO_NETWORKING_BACKEND", "value": "bird"},
-                {"name": "IP", "value": "autodetect"},
-                {"name": "IP_AUTODETECTION_METHOD", "value": f"interface={AUTODETECT_INTERFACES}"},
-                {"name": "IP6", "value": "none"},
-                {"name": "FELIX_IPV6SUPPORT", "value": "false"},
-                {"name": "FELIX_IPINIPMTU", "value": "1480"},
-            ]
-            node_container: Json = {
-                "name": "calico-node",
-                "image": f.image("calico/node"),
-                "env": env,
-                "lifecycle": {"preStop": {"exec": {"command": ["/bin/calico-node", "-shutdown"]}}},
-                "livenessProbe": {
-                    "httpGet": {"host": "localhost", "path": "/liveness", "port": 9099, "scheme": "HTTP"},
-                    "timeoutSeconds": 10,
-                    "periodSeconds": 60,
-                    "successThreshold": 1,
-                    "failureThreshold": 3,
-                },
-                "readinessProbe": {
-                    "exec": {"command": ["/bin/calico-node", "-bird-ready", "-felix-ready"]},
-                    "timeoutSeconds": 10,
-                    "periodSeconds": 30,
-                    "successThreshold": 1,
-                    "failureThreshold": 3,
-                },
-                "resources": {},
-                "securityContext": sec,
-                "volumeMounts": [
-                    {"name": "tigera-ca-bundle", "mountPath": "/etc/pki/tls/certs", "readOnly": True},
-                    {
-                        "name": "tigera-ca-bundle",
-                        "mountPath": "/etc/pki/tls/cert.pem",
-                        "subPath": "ca-bundle.crt",
-                        "readOnly": True,
-                    },
-                    {"name": "lib-modules", "mountPath": "/lib/modules", "readOnly": True},
-                    {"name": "xtables-lock", "mountPath": "/run/xtables.lock"},
-                    {"name": "policysync", "mountPath": "/var/run/nodeagent"},
-                    {"name": "node-certs", "mountPath": "/node-certs", "readOnly": True},
-                    {"name": "var-run-calico", "mountPath": "/var/run/calico"},
-                    {"name": "var-lib-calico", "mountPath": "/var/lib/calico"},
-                    {"name": "cni-log-dir", "mountPath": "/var/log/calico/cni", "readOnly": True},
-                    {"name": "cni-net-dir", "mountPath": "/host/etc/cni/net.d"},
-                    sa_mount,
-                ],
-                **common,
-            }
-            init = [
-                {
-                    "name": "flexvol-driver",
-                    "image": f.image("calico/pod2daemon-flexvol"),
-                    "resources": {},
-                    "securityContext": sec,
-                    "volumeMounts": [{"name": "flexvol-driver-host", "mountPath": "/host/driver"}, sa_mount],
-                    **common,
-                },
-                {
-                    "name": "install-cni",
-                    "image": f.image("calico/cni"),
-                    "command": ["/opt/cni/bin/install"],
-                    "env": [
-                        {"name": "CNI_CONF_NAME", "value": "10-calico.conflist"},
-                        {"name": "SLEEP", "value": "false"},
-                        {"name": "CNI_NET_DIR", "value": "/etc/cni/net.d"},
-                        {
-                            "name": "CNI_NETWORK_CONFIG",
-                            "valueFrom": {"configMapKeyRef": {"key": "config", "name": "cni-config"}},
-                        },
-                    ],
-                    "resources": {},
-                    "securityContext": sec,
-                    "volumeMounts": [
-                        {"name": "cni-bin-dir", "mountPath": "/host/opt/cni/bin"},
-                        {"name": "cni-net-dir", "mountPath": "/host/etc/cni/net.d"},
-                        sa_mount,
-                    ],
-                    **common,
-                },
-            ]
-            volumes: list[Json] = [
-                {"name": "lib-modules", "hostPath": {"path": "/lib/modules", "type": ""}},
-                {"name": "xtables-lock", "hostPath": {"path": "/run/xtables.lock", "type": "FileOrCreate"}},
-                {
-                    "name": "policysync",
-                    "hostPath": {"path": "/var/run/nodeagent", "type": "DirectoryOrCreate"},
-                },
-                {"name": "tigera-ca-bundle", "configMap": {"name": "tigera-ca-bundle", "defaultMode": 420}},
-                {"name": "node-certs", "secret": {"secretName": "node-certs", "defaultMode": 420}},
-                {"name": "var-run-calico", "hostPath": {"path": "/var/run/calico", "type": ""}},
-                {"name": "var-lib-calico", "hostPath": {"path": "/var/lib/calico", "type": ""}},
-                {"name": "cni-bin-dir", "hostPath": {"path": "/opt/cni/bin", "type": ""}},
-                {"name": "cni-net-dir", "hostPath": {"path": "/etc/cni/net.d", "type": ""}},
-                {"name": "cni-log-dir", "hostPath": {"path": "/var/log/calico/cni", "type": ""}},
-                {
-                    "name": "flexvol-driver-host",
-                    "hostPath": {
-                        "path": "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/nodeagent~uds",
-                        "type": "DirectoryOrCreate",
-                    },
-                },
-            ]
-            grace = 5
-        else:
-            cm = {"configMapKeyRef": {"name": "calico-config", "key": "calico_backend"}}
-            env = [
-                {"name": "DATASTORE_TYPE", "value": "kubernetes"},
-                {
-                    "name": "FELIX_TYPHAK8SSERVICENAME",
-                    "valueFrom": {"configMapKeyRef": {"name": "calico-config", "key": "typha_service_name"}},
-                },
-                {"name": "WAIT_FOR_DATASTORE", "value": "true"},
-                {"name": "NODENAME", "valueFrom": env_ref},
-                {"name": "CALICO_NETWORKING_BACKEND", "valueFrom": cm},
-                {"name": "CLUSTER_TYPE", "value": "k8s,bgp"},
-                {"name": "IP", "value": "autodetect"},
-                {"name": "IP_AUTODETECTION_METHOD", "value": f"interface={AUTODETECT_INTERFACES}"},
-                {"name": "CALICO_IPV4POOL_IPIP", "value": "CrossSubnet"},
-                {
-                    "name": "FELIX_IPINIPMTU",
-                    "valueFrom": {"configMapKeyRef": {"name": "calico-config", "key": "veth_mtu"}},
-                },
-                {"name": "CALICO_IPV4POOL_CIDR", "value": IPPOOL_CIDR},
-                {"name": "CALICO_DISABLE_FILE_LOGGING", "value": "true"},
-                {"name": "FELIX_DEFAULTENDPOINTTOHOSTACTION", "value": "ACCEPT"},
-                {"name": "FELIX_IPV6SUPPORT", "value": "false"},
-                {"name": "FELIX_LOGSEVERITYSCREEN", "value": "info"},
-                {"name": "FELIX_HEALTHENABLED", "value": "true"},
-                {"name": "FELIX_PROMETHEUSMETRICSENABLED", "value": "false"},
-                {"name": "FELIX_XDPENABLED", "value": "false"},
-                {"name": "FELIX_KUBENODEPORTRANGES", "value": "30000:32767"},
-            ]
-            node_container = {
-                "name": "calico-node",
-                "image": f.image("calico/node"),
-                "env": env,
-                "lifecycle": {"preStop": {"exec": {"command": ["/bin/calico-node", "-shutdown"]}}},
-                "livenessProbe": {
-                    "exec": {"command": ["/bin/calico-node", "-felix-live", "-bird-live"]},
-                    "initialDelaySeconds": 10,
-                    "timeoutSeconds": 10,
-                    "periodSeconds": 10,
-                    "successThreshold": 1,
-                    "failureThreshold": 6,
-                },
-                "readinessProbe": {
-                    "exec": {"command": ["/bin/calico-node", "-felix-ready", "-bird-ready"]},
-                    "timeoutSeconds": 10,
-                    "periodSeconds": 10,
-                    "successThreshold": 1,
-                    "failureThreshold": 3,
-                },
-                "resources": {"requests": {"cpu": "250m"}},
-                "securityContext": {"privileged": True},
-                "volumeMounts": [
-                    {"name": "cni-net-dir", "mountPath": "/host/etc/cni/net.d"},
-                    {"name": "lib-modules", "mountPath": "/lib/modules", "readOnly": True},
-                    {"name": "xtables-lock", "mountPath": "/run/xtables.lock"},
-                    {"name": "var-run-calico", "mountPath": "/var/run/calico"},
-                    {"name": "var-lib-calico", "mountPath": "/var/lib/calico"},
-                    {"name": "policysync", "mountPath": "/var/run/nodeagent"},
-                    {"name": "sys-fs", "mountPath": "/sys/fs/"},
-                    {"name": "bpffs", "mountPath": "/sys/fs/bpf"},
-                    {"name": "cni-log-dir", "mountPath": "/var/log/calico/cni", "readOnly": True},
-                    sa_mount,
-                ],
-                **common,
-            }
-            node_env = {"name": "KUBERNETES_NODE_NAME", "valueFrom": env_ref}
-            init = [
-                {
-                    "name": "upgrade-ipam",
-                    "image": f.image("calico/cni"),
-                    "command": ["/opt/cni/bin/calico-ipam", "-upgrade"],
-                    "env": [node_env, {"name": "CALICO_NETWORKING_BACKEND", "valueFrom": cm}],
-                    "resources": {},
-                    "securityContext": {"privileged": True},
-                    "volumeMounts": [
-                        {"name": "host-local-net-dir", "mountPath": "/var/lib/cni/networks"},
-                        {"name": "cni-bin-dir", "mountPath": "/host/opt/cni/bin"},
-                        sa_mount,
-                    ],
-                    **common,
-                },
-                {
-                    "name": "install-cni",
-                    "image": f.image("calico/cni"),
-                    "command": ["/opt/cni/bin/install"],
-                    "env": [
-                        {"name": "CNI_CONF_NAME", "value": "10-calico.conflist"},
-                        {
-                            "name": "CNI_NETWORK_CONFIG",
-                            "valueFrom": {
-                                "configMapKeyRef": {"name": "calico-config", "key": "cni_network_config"}
-                            },
-                        },
-                        node_env,
-                        {
-                            "name": "CNI_MTU",
-                            "valueFrom": {"configMapKeyRef": {"name": "calico-config", "key": "veth_mtu"}},
-                        },
-                        {"name": "SLEEP", "value": "false"},
-                    ],
-                    "resources": {},
-                    "securityContext": {"privileged": True},
-                    "volumeMounts": [
-                        {"name": "cni-bin-dir", "mountPath": "/host/opt/cni/bin"},
-                        {"name": "cni-net-dir", "mountPath": "/host/etc/cni/net.d"},
-                        sa_mount,
-                    ],
-                    **common,
-                },
-                {
-                    "name": "flexvol-driver",
-                    "image": f.image("calico/pod2daemon-flexvol"),
-                    "resources": {},
-                    "securityContext": {"privileged": True},
-                    "volumeMounts": [{"name": "flexvol-driver-host", "mountPath": "/host/driver"}, sa_mount],
-                    **common,
-                },
-                {
-                    "name": "calico-extension",
-                    "image": f"{REGISTRY}calico-extension:1.2.41",
-                    "command": ["/usr/local/bin/calico-extension"],
-                    "env": [node_env, {"name": "DATASTORE_TYPE", "value": "kubernetes"}],
-                    "resources": {"requests": {"cpu": "10m", "memory": "20Mi"}},
-                    "securityContext": {"privileged": True},
-                    "volumeMounts": [sa_mount],
-                    **common,
-                },
-            ]
-            volumes = [
-                {"name": "lib-modules", "hostPath": {"path": "/lib/modules", "type": ""}},
-                {"name": "var-run-calico", "hostPath": {"path": "/var/run/calico", "type": ""}},
-                {"name": "var-lib-calico", "hostPath": {"path": "/var/lib/calico", "type": ""}},
-                {"name": "xtables-lock", "hostPath": {"path": "/run/xtables.lock", "type": "FileOrCreate"}},
-                {"name": "sys-fs", "hostPath": {"path": "/sys/fs/", "type": "DirectoryOrCreate"}},
-                {"name": "bpffs", "hostPath": {"path": "/sys/fs/bpf", "type": "Directory"}},
-                {"name": "cni-bin-dir", "hostPath": {"path": "/opt/cni/bin", "type": ""}},
-                {"name": "cni-net-dir", "hostPath": {"path": "/etc/cni/net.d", "type": ""}},
-                {"name": "cni-log-dir", "hostPath": {"path": "/var/log/calico/cni", "type": ""}},
-                {"name": "host-local-net-dir", "hostPath": {"path": "/var/lib/cni/networks", "type": ""}},
-                {
-                    "name": "policysync",
-                    "hostPath": {"path": "/var/run/nodeagent", "type": "DirectoryOrCreate"},
-                },
-                {
-                    "name": "flexvol-driver-host",
-                    "hostPath": {
-                        "path": "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/nodeagent~uds",
-                        "type": "DirectoryOrCreate",
-                    },
-                },
-            ]
-            grace = 0
-        volumes.append(
-            {
-                "name": api_access,
-                "projected": {
-                    "defaultMode": 420,
-                    "sources": [
-                        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                        {
-                            "configMap": {
-                                "name": "kube-root-ca.crt",
-                                "items": [{"key": "ca.crt", "path": "ca.crt"}],
-                            }
-                        },
-                        {
-                            "downwardAPI": {
-                                "items": [
-                                    {
-                                        "path": "namespace",
-                                        "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
-                                    }
-                                ]
-                            }
-                        },
-                    ],
-                },
-            }
-        )
-        spec: Json = {
-            "volumes": volumes,
-            "initContainers": init,
-            "containers": [node_container],
-            "restartPolicy": "Always",
-            "terminationGracePeriodSeconds": grace,
-            "dnsPolicy": "ClusterFirstWithHostNet",
-            "nodeSelector": {"kubernetes.io/os": "linux"},
-            "serviceAccountName": "calico-node",
-            "serviceAccount": "calico-node",
-            "hostNetwork": True,
-            "securityContext": {},
-            "schedulerName": "default-scheduler",
-            "tolerations": [
-                {"key": "CriticalAddonsOnly", "operator": "Exists"},
-                {"operator": "Exists", "effect": "NoSchedule"},
-                {"operator": "Exists", "effect": "NoExecute"},
-                {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
-                {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute"},
-                {"key": "node.kubernetes.io/disk-pressure", "operator": "Exists", "effect": "NoSchedule"},
-                {"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
-                {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
-                {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
-                {
-                    "key": "node.kubernetes.io/network-unavailable",
-                    "operator": "Exists",
-                    "effect": "NoSchedule",
-                },
-            ],
-            "priorityClassName": "system-node-critical",
-            "priority": 2000001000,
-            "enableServiceLinks": True,
-            "preemptionPolicy": "PreemptLowerPriority",
-        }
-        if node:
-            spec["nodeName"] = node
-            spec["affinity"] = {
-                "nodeAffinity": {
-                    "requiredDuringSchedulingIgnoredDuringExecution": {
-                        "nodeSelectorTerms": [
-                            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}
-                        ]
-                    }
-                }
-            }
-        return spec
-
-    def calico_pod_labels(self) -> dict[str, str]:
-        labels = {
-            "controller-revision-hash": "6f8d7c9b5d",
-            "k8s-app": "calico-node",
-            "pod-template-generation": "3",
-        }
-        if self.facts.operator_era:
-            labels["app.kubernetes.io/name"] = "calico-node"
-        return dict(sorted(labels.items()))
-
-    def calico_pod_annotations(self) -> dict[str, str]:
-        if not self.facts.operator_era:
-            return {}
-        return {
-            "hash.operator.tigera.io/cni-config": _sha("cni-config")[:40],
-            "hash.operator.tigera.io/system": _sha("system")[:40],
-            "tigera-operator.hash.operator.tigera.io/tigera-ca-private": _sha("ca")[:40],
-            "tigera-operator.hash.operator.tigera.io/node-certs": _sha("node-certs")[:40],
-        }
-
-    def calico_pod_doc(self, v: dict[str, str]) -> Json:
-        f = self.facts
-        spec = self.calico_pod_spec(v["ip"], v["api_access"])
-        init_names = [c["name"] for c in spec["initContainers"]]
-        cids = ["cid1", "cid2", "cid3", "cid4", "cid5"]
-        init_statuses = []
-        for i, name in enumerate(init_names):
-            image = next(c["image"] for c in spec["initContainers"] if c["name"] == name)
-            start = v["init1_started"] if i == 0 else v["init2_started"]
-            end = v["init1_finished"] if i == 0 else v["init2_finished"]
-            init_statuses.append(
-                {
-                    "name": name,
-                    "state": {
-                        "terminated": {
-                            "exitCode": 0,
-                            "reason": "Completed",
-                            "startedAt": start,
-                            "finishedAt": end,
-                            "containerID": f"containerd://{v[cids[i + 1]]}",
-                        }
-                    },
-                    "lastState": {},
-                    "ready": True,
-                    "restartCount": 0,
-                    "image": image,
-                    "imageID": f"{image.rsplit(':', 1)[0]}@sha256:{_sha(image)}",
-                    "containerID": f"containerd://{v[cids[i + 1]]}",
-                    "started": False,
-                }
-            )
-        image = f.image("calico/node")
-        status: Json = {
-            "phase": "Running",
-            "conditions": [
-                {
-                    "type": "PodReadyToStartContainers",
-                    "status": "True",
-                    "lastProbeTime": None,
-                    "lastTransitionTime": v["pod_started"],
-                },
-                {
-                    "type": "Initialized",
-                    "status": "True",
-                    "lastProbeTime": None,
-                    "lastTransitionTime": v["init2_finished"],
-                },
-                {
-                    "type": "Ready",
-                    "status": "True",
-                    "lastProbeTime": None,
-                    "lastTransitionTime": v["ready_at"],
-                },
-                {
-                    "type": "ContainersReady",
-                    "status": "True",
-                    "lastProbeTime": None,
-                    "lastTransitionTime": v["ready_at"],
-                },
-                {
-                    "type": "PodScheduled",
-                    "status": "True",
-                    "lastProbeTime": None,
-                    "lastTransitionTime": v["pod_created"],
-                },
-            ],
-            "hostIP": v["ip"],
-            "hostIPs": [{"ip": v["ip"]}],
-            "podIP": v["ip"],
-            "podIPs": [{"ip": v["ip"]}],
-            "startTime": v["pod_started"],
-            "initContainerStatuses": init_statuses,
-            "containerStatuses": [
-                {
-                    "name": "calico-node",
-                    "state": {"running": {"startedAt": v["main_started"]}},
-                    "lastState": {},
-                    "ready": True,
-                    "restartCount": 0,
-                    "image": image,
-                    "imageID": f"{image.rsplit(':', 1)[0]}@sha256:{_sha(image)}",
-                    "containerID": f"containerd://{v['cid1']}",
-                    "started": True,
-                }
-            ],
-            "qosClass": "BestEffort" if f.operator_era else "Burstable",
-        }
-        meta: Json = {
-            "name": v["pod_name"],
-            "generateName": "calico-node-",
-            "namespace": f.ns,
-            "uid": v["pod_uid"],
-            "resourceVersion": v["pod_rv"],
-            "creationTimestamp": v["pod_created"],
-            "labels": self.calico_pod_labels(),
-        }
-        annotations = self.calico_pod_annotations()
-        if annotations:
-            meta["annotations"] = annotations
-        meta["ownerReferences"] = [
-            {
-                "apiVersion": "apps/v1",
-                "kind": "DaemonSet",
-                "name": "calico-node",
-                "uid": self.uids["ds"],
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ]
-        # kube-controller-manager owns the whole template; volumes and init containers are left out to keep the pod near
-        # the 12-16 KB of a real one (the bot reads none of managedFields).
-        spec_fields = {
-            k: val
-            for k, val in spec.items()
-            if k not in ("nodeName", "serviceAccount", "volumes", "initContainers")
-        }
-        meta["managedFields"] = [
-            managed(
-                "kube-controller-manager",
-                v["pod_created"],
-                fields_v1(
-                    {
-                        "metadata": {
-                            "generateName": "",
-                            "labels": meta["labels"],
-                            **({"annotations": annotations} if annotations else {}),
-                            "ownerReferences": meta["ownerReferences"],
-                        },
-                        "spec": spec_fields,
-                    }
-                ),
-            ),
-            managed("kubelet", v["ready_at"], fields_v1({"status": status}), subresource="status"),
-        ]
-        return {"metadata": meta, "spec": spec, "status": status}
-
-    def lease_doc(self, v: dict[str, str]) -> Json:
-        return {
-            "metadata": {
-                "name": v["ip"],
-                "namespace": "kube-node-lease",
-                "uid": v["lease_uid"],
-                "resourceVersion": v["lease_rv"],
-                "creationTimestamp": v["node_created"],
-                "ownerReferences": [
-                    {"apiVersion": "v1", "kind": "Node", "name": v["ip"], "uid": v["node_uid"]}
-                ],
-                "managedFields": [
-                    managed(
-                        "kubelet",
-                        v["renew_s"],
-                        fields_v1(
-                            {
-                                "metadata": {"ownerReferences": [{"uid": v["node_uid"]}]},
-                                "spec": {"holderIdentity": "", "leaseDurationSeconds": 0, "renewTime": ""},
-                            }
-                        ),
-                        api_version="coordination.k8s.io/v1",
-                    )
-                ],
-            },
-            "spec": {"holderIdentity": v["ip"], "leaseDurationSeconds": 40, "renewTime": v["renew"]},
-        }
-
-    def calico_node_cr_doc(self, v: dict[str, str]) -> Json:
-        f = self.facts
-        return {
-            "apiVersion": "crd.projectcalico.org/v1",
-            "kind": "Node",
-            "metadata": {
-                "name": v["ip"],
-                "uid": v["cnode_uid"],
-                "resourceVersion": v["cnode_rv"],
-                "creationTimestamp": v["node_created"],
-                "labels": {
-                    "kubernetes.io/hostname": v["ip"],
-                    "kubernetes.io/os": "linux",
-                    "topology.kubernetes.io/zone": v["zone"],
-                },
-                "annotations": {"projectcalico.org/kube-labels": "{}"},
-            },
-            "spec": {
-                "addresses": [
-                    {"address": f"{v['ip']}/{f.cidr_bits}", "type": "CalicoNodeIP"},
-                    {"address": v["ip"], "type": "InternalIP"},
-                ],
-                "bgp": {"ipv4Address": f"{v['ip']}/{f.cidr_bits}", "ipv4IPIPTunnelAddr": v["tunnel_ip"]},
-                "orchRefs": [{"nodeName": v["ip"], "orchestrator": "k8s"}],
-            },
-            "status": {"podCIDRs": []},
-        }
-
     # --- cluster-level objects -------------------------------------------------------------
 
     def _put(self, doc: Json, rt: ResourceType | None = None) -> None:
@@ -1466,762 +546,83 @@ class ClusterBuilder:
         meta.setdefault("creationTimestamp", self.ts(self.install_time))
         self.store.put(doc, rtype=rt)
 
-    def _namespaces(self) -> None:
-        names = [
-            "default",
-            "kube-system",
-            "kube-public",
-            "kube-node-lease",
-            "ibm-system",
-            "ibm-operators",
-            "ibm-cert-store",
-        ]
-        if self.facts.operator_era:
-            names += ["calico-system", "tigera-operator"]
-        for name in names:
-            labels = {"kubernetes.io/metadata.name": name}
-            meta: Json = {"name": name, "labels": labels}
-            if name == "calico-system":
-                labels.update(
-                    {
-                        "name": "calico-system",
-                        "pod-security.kubernetes.io/enforce": "privileged",
-                        "pod-security.kubernetes.io/enforce-version": "latest",
-                    }
-                )
-                meta["ownerReferences"] = [
-                    {
-                        "apiVersion": "operator.tigera.io/v1",
-                        "kind": "Installation",
-                        "name": "default",
-                        "uid": self.uids["installation"],
-                        "controller": True,
-                        "blockOwnerDeletion": True,
-                    }
-                ]
-            if name == "tigera-operator":
-                labels["name"] = "tigera-operator"
-            meta["labels"] = dict(sorted(labels.items()))
-            self._put(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Namespace",
-                    "metadata": meta,
-                    "spec": {"finalizers": ["kubernetes"]},
-                    "status": {"phase": "Active"},
-                }
-            )
+    def _put_all(self, docs: list[Json]) -> None:
+        for doc in docs:
+            self._put(doc)
 
     def _cluster_objects(self) -> None:
-        f = self.facts
-        ns = f.ns
+        context = self._context
+        daemonset = fill_doc("calico-node", "daemonset", context | {"for_pod": False})
+        self._put(daemonset)
+        self.daemonset_doc = copy.deepcopy(daemonset)  # what a master refresh puts back
         ready_workers = [w for w in self.workers if w.broken is None] or self.workers
-        # DaemonSet calico-node
-        template_spec = self.calico_pod_spec("", "kube-api-access")
-        template_spec["volumes"] = [
-            v for v in template_spec["volumes"] if not v["name"].startswith("kube-api-access")
-        ]
-        for c in template_spec["containers"] + template_spec["initContainers"]:
-            c["volumeMounts"] = [m for m in c["volumeMounts"] if not m["name"].startswith("kube-api-access")]
-        template_spec.pop("serviceAccount", None)
-        template_spec.pop("priority", None)
-        template_spec.pop("enableServiceLinks", None)
-        template_spec.pop("preemptionPolicy", None)
-        ds_meta: Json = {
-            "name": "calico-node",
-            "namespace": ns,
-            "uid": self.uids["ds"],
-            "generation": 3,
-            "annotations": {"deprecated.daemonset.template.generation": "3"},
-        }
-        if not f.operator_era:
-            ds_meta["labels"] = {"k8s-app": "calico-node"}
-        if f.operator_era:
-            ds_meta["ownerReferences"] = [
-                {
-                    "apiVersion": "operator.tigera.io/v1",
-                    "kind": "Installation",
-                    "name": "default",
-                    "uid": self.uids["installation"],
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ]
-        tmpl_labels = {
-            k: v
-            for k, v in self.calico_pod_labels().items()
-            if k not in ("controller-revision-hash", "pod-template-generation")
-        }
-        tmpl_meta: Json = {"creationTimestamp": None, "labels": tmpl_labels}
-        if self.calico_pod_annotations():
-            tmpl_meta["annotations"] = self.calico_pod_annotations()
-        self.daemonset_doc = {
-            "apiVersion": "apps/v1",
-            "kind": "DaemonSet",
-            "metadata": ds_meta,
-            "spec": {
-                "selector": {"matchLabels": {"k8s-app": "calico-node"}},
-                "template": {"metadata": tmpl_meta, "spec": template_spec},
-                "updateStrategy": {
-                    "type": "RollingUpdate",
-                    "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
-                },
-                "revisionHistoryLimit": 10,
-            },
-            "status": {},
-        }
-        self._put(self.daemonset_doc)
-        self.daemonset_doc = copy.deepcopy(self.daemonset_doc)
-        # typha, kube-controllers, operator and a few kube-system workloads
-        typha_replicas = operator_typha_replicas(self.total) if f.operator_era else 3
-        typha_image = f.image("calico/typha")
-        typha_container: Json = {
-            "name": "calico-typha",
-            "image": typha_image,
-            "ports": [{"name": "calico-typha", "containerPort": 5473, "protocol": "TCP"}],
-            "env": [
-                {"name": "TYPHA_LOGSEVERITYSCREEN", "value": "info"},
-                {"name": "TYPHA_LOGFILEPATH", "value": "none"},
-                {"name": "TYPHA_HEALTHENABLED", "value": "true"},
-                {"name": "TYPHA_HEALTHPORT", "value": "9098"},
-                {"name": "TYPHA_K8SNAMESPACE", "value": ns},
-                {"name": "TYPHA_DATASTORETYPE", "value": "kubernetes"},
-            ],
-            "livenessProbe": {
-                "httpGet": {"host": "localhost", "path": "/liveness", "port": 9098, "scheme": "HTTP"},
-                "timeoutSeconds": 10,
-                "periodSeconds": 60,
-                "successThreshold": 1,
-                "failureThreshold": 3,
-            },
-            "readinessProbe": {
-                "httpGet": {"host": "localhost", "path": "/readiness", "port": 9098, "scheme": "HTTP"},
-                "timeoutSeconds": 10,
-                "periodSeconds": 30,
-                "successThreshold": 1,
-                "failureThreshold": 3,
-            },
-            "resources": {},
-            "imagePullPolicy": "IfNotPresent",
-        }
-        self._deployment(
-            ns,
-            "calico-typha",
-            {"k8s-app": "calico-typha"},
-            typha_replicas,
-            [typha_container],
-            ready_workers,
-            host_network=True,
-            service_account="calico-typha" if f.operator_era else "calico-node",
-            priority="system-cluster-critical",
-        )
-        kc_container: Json = {
-            "name": "calico-kube-controllers",
-            "image": f.image("calico/kube-controllers"),
-            "env": [
-                {"name": "KUBE_CONTROLLERS_CONFIG_NAME", "value": "default"},
-                {"name": "DATASTORE_TYPE", "value": "kubernetes"},
-                {"name": "ENABLED_CONTROLLERS", "value": "node"},
-            ],
-            "livenessProbe": {
-                "exec": {"command": ["/usr/bin/check-status", "-l"]},
-                "periodSeconds": 60,
-                "timeoutSeconds": 10,
-                "failureThreshold": 6,
-                "initialDelaySeconds": 10,
-            },
-            "readinessProbe": {
-                "exec": {"command": ["/usr/bin/check-status", "-r"]},
-                "periodSeconds": 30,
-                "timeoutSeconds": 10,
-            },
-            "resources": {},
-            "imagePullPolicy": "IfNotPresent",
-        }
-        self._deployment(
-            ns,
-            "calico-kube-controllers",
-            {"k8s-app": "calico-kube-controllers"},
-            1,
-            [kc_container],
-            ready_workers[1:] or ready_workers,
-            service_account="calico-kube-controllers",
-            priority="system-cluster-critical",
-        )
-        if f.operator_era:
-            op_container: Json = {
-                "name": "tigera-operator",
-                "image": f"{REGISTRY}tigera/operator:{f.operator}-iks",
-                "command": ["operator"],
-                "env": [
-                    {"name": "WATCH_NAMESPACE", "value": ""},
-                    {"name": "OPERATOR_NAME", "value": "tigera-operator"},
-                    {"name": "TIGERA_OPERATOR_INIT_IMAGE_VERSION", "value": f.operator},
-                ],
-                "resources": {},
-                "imagePullPolicy": "IfNotPresent",
-            }
-            self._deployment(
-                "tigera-operator",
-                "tigera-operator",
-                {"k8s-app": "tigera-operator", "name": "tigera-operator"},
-                1,
-                [op_container],
-                ready_workers[2:] or ready_workers,
-                host_network=True,
-                service_account="tigera-operator",
-                extra_pod_labels={"name": "tigera-operator"},
-            )
-        dns_container: Json = {
-            "name": "coredns",
-            "image": f"{REGISTRY}coredns:1.11.3",
-            "args": ["-conf", "/etc/coredns/Corefile"],
-            "ports": [
-                {"name": "dns", "containerPort": 53, "protocol": "UDP"},
-                {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
-                {"name": "metrics", "containerPort": 9153, "protocol": "TCP"},
-            ],
-            "resources": {"limits": {"memory": "170Mi"}, "requests": {"cpu": "100m", "memory": "70Mi"}},
-            "imagePullPolicy": "IfNotPresent",
-        }
-        self._deployment(
-            "kube-system",
-            "coredns",
-            {"k8s-app": "kube-dns"},
-            min(3, len(ready_workers)),
-            [dns_container],
-            ready_workers,
-            service_account="coredns",
-            priority="system-cluster-critical",
-        )
-        ms_container: Json = {
-            "name": "metrics-server",
-            "image": f"{REGISTRY}metrics-server:v0.7.2",
-            "args": ["--secure-port=10250", "--kubelet-preferred-address-types=InternalIP"],
-            "resources": {"requests": {"cpu": "50m", "memory": "60Mi"}},
-            "imagePullPolicy": "IfNotPresent",
-        }
-        self._deployment(
-            "kube-system",
-            "metrics-server",
-            {"k8s-app": "metrics-server"},
-            1,
-            [ms_container],
-            ready_workers[-1:],
-            service_account="metrics-server",
-            priority="system-cluster-critical",
-        )
-        self._services()
-        self._calico_resources()
-        self._rbac_and_secrets()
+        for entry in load("workloads")["workloads"]:
+            self._workload(entry, ready_workers)
+        self._put_all(fill_list("services", "services", context))
+        self._put_all(fill_list("calico-resources", "cluster", context))
+        self._put_all(fill_list("rbac", "rbac", context))
 
-    def _deployment(
-        self,
-        ns: str,
-        name: str,
-        selector: dict[str, str],
-        replicas: int,
-        containers: list[Json],
-        nodes: list[Worker],
-        *,
-        host_network: bool = False,
-        service_account: str = "default",
-        priority: str = "",
-        extra_pod_labels: dict[str, str] | None = None,
-    ) -> None:
-        rs_hash = _sha(f"{ns}/{name}")[:10].translate(str.maketrans("0123456789abcdef", "bcdfghjk56789xzq"))
+    def _workload(self, entry: Json, ready_workers: list[Worker]) -> None:
+        """A Deployment of templates/workloads.yaml: its pods, the Deployment, its ReplicaSet."""
+        first = fill(entry, self._context | {"rs_hash": ""})  # its name and namespace give the hash
+        if first is None:  # `$when`: not in this era
+            return
+        name, ns = str(first["name"]), str(first["namespace"])
+        rs_hash = sha(f"{ns}/{name}")[:10].translate(_RS_HASH)
+        spec = fill(entry, self._context | {"rs_hash": rs_hash})
         dep_uid, rs_uid = self.uid(), self.uid()
-        created = self.rollout_time if ns != "kube-system" or name.startswith("calico") else self.install_time
-        pod_labels = {**selector, **(extra_pod_labels or {}), "pod-template-hash": rs_hash}
-        if self.facts.operator_era and name.startswith("calico"):
-            pod_labels["app.kubernetes.io/name"] = name
-        tmpl_spec: Json = {
-            "containers": containers,
-            "restartPolicy": "Always",
-            "dnsPolicy": "ClusterFirst",
-            "serviceAccountName": service_account,
-            "terminationGracePeriodSeconds": 30,
-            "schedulerName": "default-scheduler",
-            "securityContext": {},
-            "tolerations": [
-                {"key": "CriticalAddonsOnly", "operator": "Exists"},
-                {"effect": "NoSchedule", "key": "node-role.kubernetes.io/master"},
-            ],
-        }
-        if host_network:
-            tmpl_spec["hostNetwork"] = True
-            tmpl_spec["dnsPolicy"] = "ClusterFirstWithHostNet"
-        if priority:
-            tmpl_spec["priorityClassName"] = priority
-        tmpl_labels = {k: v for k, v in pod_labels.items() if k != "pod-template-hash"}
-        ready = 0
+        created = self.rollout_time if spec["created"] == "rollout" else self.install_time
+        replicas, selector, pod_labels = int(spec["replicas"]), spec["selector"], spec["pod_labels"]
+        placement = spec.get("placement") or {}
+        if "skip" in placement:
+            nodes = ready_workers[int(placement["skip"]) :] or ready_workers
+        elif "last" in placement:
+            nodes = ready_workers[-int(placement["last"]) :]
+        else:
+            nodes = ready_workers
+        context = (
+            self._context
+            | {"host_network": False, "priority": "", "installation_owned": False}
+            | spec
+            | {
+                "rs_hash": rs_hash,
+                "dep_uid": dep_uid,
+                "rs_uid": rs_uid,
+                "created_at": self.ts(created),
+                "available_at": self.ts(created + timedelta(minutes=1)),
+                "desired_replicas": str(replicas),
+                "max_replicas": str(replicas + 1),
+                "rs_selector": {**selector, "pod-template-hash": rs_hash},
+                "sorted_pod_labels": dict(sorted(pod_labels.items())),
+                "template_labels": {k: v for k, v in pod_labels.items() if k != "pod-template-hash"},
+            }
+        )
         pods_nodes = [nodes[i % len(nodes)] for i in range(replicas)] if nodes else []
         for w in pods_nodes:
             pod_created = created + timedelta(seconds=self.rng.randint(5, 60))
             pod_name = f"{name}-{rs_hash}-{self.suffix()}"
-            pod_spec = dict(tmpl_spec, nodeName=w.name)
-            pod_ip = (
-                w.name
-                if host_network
-                else f"172.30.{(w.index % 1024) * 64 // 256}.{(w.index * 64) % 256 + 5}"
-            )
-            cstatuses = [
-                {
-                    "name": c["name"],
-                    "state": {"running": {"startedAt": self.ts(pod_created + timedelta(seconds=4))}},
-                    "lastState": {},
-                    "ready": True,
-                    "restartCount": 0,
-                    "image": c["image"],
-                    "imageID": f"{c['image'].rsplit(':', 1)[0]}@sha256:{_sha(c['image'])}",
-                    "containerID": f"containerd://{self.hex(64)}",
-                    "started": True,
-                }
-                for c in containers
+            started = self.ts(pod_created + timedelta(seconds=4))
+            statuses = [
+                fill_doc(
+                    "workloads",
+                    "container_status",
+                    {"name": c["name"], "image": c["image"], "started_at": started, "cid": self.hex(64)},
+                )
+                for c in spec["containers"]
             ]
-            t0, t1 = self.ts(pod_created), self.ts(pod_created + timedelta(seconds=12))
-            self._put(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Pod",
-                    "metadata": {
-                        "name": pod_name,
-                        "generateName": f"{name}-{rs_hash}-",
-                        "namespace": ns,
-                        "creationTimestamp": t0,
-                        "labels": dict(sorted(pod_labels.items())),
-                        "ownerReferences": [
-                            {
-                                "apiVersion": "apps/v1",
-                                "kind": "ReplicaSet",
-                                "name": f"{name}-{rs_hash}",
-                                "uid": rs_uid,
-                                "controller": True,
-                                "blockOwnerDeletion": True,
-                            }
-                        ],
-                    },
-                    "spec": pod_spec,
-                    "status": {
-                        "phase": "Running",
-                        "conditions": [
-                            {
-                                "type": "PodReadyToStartContainers",
-                                "status": "True",
-                                "lastProbeTime": None,
-                                "lastTransitionTime": t0,
-                            },
-                            {
-                                "type": "Initialized",
-                                "status": "True",
-                                "lastProbeTime": None,
-                                "lastTransitionTime": t0,
-                            },
-                            {
-                                "type": "Ready",
-                                "status": "True",
-                                "lastProbeTime": None,
-                                "lastTransitionTime": t1,
-                            },
-                            {
-                                "type": "ContainersReady",
-                                "status": "True",
-                                "lastProbeTime": None,
-                                "lastTransitionTime": t1,
-                            },
-                            {
-                                "type": "PodScheduled",
-                                "status": "True",
-                                "lastProbeTime": None,
-                                "lastTransitionTime": t0,
-                            },
-                        ],
-                        "hostIP": w.name,
-                        "hostIPs": [{"ip": w.name}],
-                        "podIP": pod_ip,
-                        "podIPs": [{"ip": pod_ip}],
-                        "startTime": t0,
-                        "containerStatuses": cstatuses,
-                        "qosClass": "Burstable",
-                    },
-                }
-            )
-            ready += 1
-        conditions = [
-            {
-                "type": "Available",
-                "status": "True",
-                "lastUpdateTime": self.ts(created + timedelta(minutes=1)),
-                "lastTransitionTime": self.ts(created + timedelta(minutes=1)),
-                "reason": "MinimumReplicasAvailable",
-                "message": "Deployment has minimum availability.",
-            },
-            {
-                "type": "Progressing",
-                "status": "True",
-                "lastUpdateTime": self.ts(created + timedelta(minutes=1)),
-                "lastTransitionTime": self.ts(created),
-                "reason": "NewReplicaSetAvailable",
-                "message": f'ReplicaSet "{name}-{rs_hash}" has successfully progressed.',
-            },
-        ]
-        dep_meta: Json = {
-            "name": name,
-            "namespace": ns,
-            "uid": dep_uid,
-            "generation": 1,
-            "creationTimestamp": self.ts(created),
-            "labels": dict(selector),
-            "annotations": {"deployment.kubernetes.io/revision": "1"},
-        }
-        if self.facts.operator_era and (name.startswith("calico") and ns == "calico-system"):
-            dep_meta["ownerReferences"] = [
-                {
-                    "apiVersion": "operator.tigera.io/v1",
-                    "kind": "Installation",
-                    "name": "default",
-                    "uid": self.uids["installation"],
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ]
-        self._put(
-            {
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "metadata": dep_meta,
-                "spec": {
-                    "replicas": replicas,
-                    "selector": {"matchLabels": dict(selector)},
-                    "template": {
-                        "metadata": {"creationTimestamp": None, "labels": tmpl_labels},
-                        "spec": tmpl_spec,
-                    },
-                    "strategy": {
-                        "type": "RollingUpdate",
-                        "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
-                    },
-                    "revisionHistoryLimit": 10,
-                    "progressDeadlineSeconds": 600,
-                },
-                "status": {
-                    "observedGeneration": 1,
-                    "replicas": replicas,
-                    "updatedReplicas": replicas,
-                    "readyReplicas": ready,
-                    "availableReplicas": ready,
-                    "conditions": conditions,
-                },
+            overlay_ip = f"172.30.{(w.index % 1024) * 64 // 256}.{(w.index * 64) % 256 + 5}"
+            pod_values = {
+                "node": w.name,
+                "pod_name": pod_name,
+                "pod_ip": w.name if context["host_network"] else overlay_ip,
+                "t0": self.ts(pod_created),
+                "t1": self.ts(pod_created + timedelta(seconds=12)),
+                "container_statuses": statuses,
             }
-        )
-        self._put(
-            {
-                "apiVersion": "apps/v1",
-                "kind": "ReplicaSet",
-                "metadata": {
-                    "name": f"{name}-{rs_hash}",
-                    "namespace": ns,
-                    "uid": rs_uid,
-                    "generation": 1,
-                    "creationTimestamp": self.ts(created),
-                    "labels": {**selector, "pod-template-hash": rs_hash},
-                    "annotations": {
-                        "deployment.kubernetes.io/desired-replicas": str(replicas),
-                        "deployment.kubernetes.io/max-replicas": str(replicas + 1),
-                        "deployment.kubernetes.io/revision": "1",
-                    },
-                    "ownerReferences": [
-                        {
-                            "apiVersion": "apps/v1",
-                            "kind": "Deployment",
-                            "name": name,
-                            "uid": dep_uid,
-                            "controller": True,
-                            "blockOwnerDeletion": True,
-                        }
-                    ],
-                },
-                "spec": {
-                    "replicas": replicas,
-                    "selector": {"matchLabels": {**selector, "pod-template-hash": rs_hash}},
-                    "template": {
-                        "metadata": {"creationTimestamp": None, "labels": pod_labels},
-                        "spec": tmpl_spec,
-                    },
-                },
-                "status": {
-                    "replicas": replicas,
-                    "fullyLabeledReplicas": replicas,
-                    "readyReplicas": ready,
-                    "availableReplicas": ready,
-                    "observedGeneration": 1,
-                },
-            }
-        )
-
-    def _services(self) -> None:
-        ns = self.facts.ns
-
-        def svc(
-            name: str,
-            namespace: str,
-            ip: str,
-            ports: list[Json],
-            selector: dict[str, str] | None,
-            labels: dict[str, str] | None = None,
-        ) -> None:
-            spec: Json = {
-                "type": "ClusterIP",
-                "clusterIP": ip,
-                "clusterIPs": [ip],
-                "ports": ports,
-                "sessionAffinity": "None",
-                "ipFamilies": ["IPv4"],
-                "ipFamilyPolicy": "SingleStack",
-                "internalTrafficPolicy": "Cluster",
-            }
-            if selector:
-                spec["selector"] = selector
-            self._put(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Service",
-                    "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
-                    "spec": spec,
-                    "status": {"loadBalancer": {}},
-                }
-            )
-
-        svc(
-            "kubernetes",
-            "default",
-            "172.21.0.1",
-            [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 2040}],
-            None,
-            {"component": "apiserver", "provider": "kubernetes"},
-        )
-        svc(
-            "kube-dns",
-            "kube-system",
-            "172.21.0.10",
-            [
-                {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
-                {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
-                {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153},
-            ],
-            {"k8s-app": "kube-dns"},
-            {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"},
-        )
-        svc(
-            "metrics-server",
-            "kube-system",
-            "172.21.44.17",
-            [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": "https"}],
-            {"k8s-app": "metrics-server"},
-        )
-        svc(
-            "calico-typha",
-            ns,
-            "172.21.189.70",
-            [{"name": "calico-typha", "port": 5473, "protocol": "TCP", "targetPort": "calico-typha"}],
-            {"k8s-app": "calico-typha"},
-            {"k8s-app": "calico-typha"},
-        )
-        if self.facts.operator_era:
-            svc(
-                "calico-kube-controllers-metrics",
-                ns,
-                "None",
-                [{"name": "metrics-port", "port": 9094, "protocol": "TCP", "targetPort": 9094}],
-                {"k8s-app": "calico-kube-controllers"},
-                {"k8s-app": "calico-kube-controllers"},
-            )
-
-    def _calico_resources(self) -> None:
-        f = self.facts
-        ibm = {"created-by": "IBMCloudKubernetesService"}
-        crd = "crd.projectcalico.org/v1"
-        self._put(
-            {
-                "apiVersion": crd,
-                "kind": "BGPConfiguration",
-                "metadata": {"name": "default", "annotations": dict(ibm), "generation": 1},
-                "spec": {
-                    "asNumber": 64512,
-                    "logSeverityScreen": "Info",
-                    "nodeToNodeMeshEnabled": True,
-                    "nodeMeshPassword": {"secretKeyRef": {"name": "calico-bgp-password", "key": "password"}},
-                },
-            }
-        )
-        pool_meta: Json = {"name": "default-ipv4-ippool", "generation": 1}
-        if not f.operator_era:
-            pool_meta["annotations"] = dict(ibm)
-        self._put(
-            {
-                "apiVersion": crd,
-                "kind": "IPPool",
-                "metadata": pool_meta,
-                "spec": {
-                    "cidr": IPPOOL_CIDR,
-                    "ipipMode": "CrossSubnet",
-                    "vxlanMode": "Never",
-                    "natOutgoing": True,
-                    "nodeSelector": "all()",
-                    "blockSize": 26,
-                    "allowedUses": ["Workload", "Tunnel"],
-                },
-            }
-        )
-        self._put(
-            {
-                "apiVersion": crd,
-                "kind": "FelixConfiguration",
-                "metadata": {"name": "default", "annotations": dict(ibm), "generation": 1},
-                "spec": {
-                    "bpfLogLevel": "",
-                    "floatingIPs": "Disabled",
-                    "healthPort": 9099,
-                    "ipipMTU": 1480,
-                    "logSeverityScreen": "Info",
-                    "reportingInterval": "0s",
-                    "logFilePath": "none" if f.operator_era else "/var/log/calico/felix.log",
-                    "prometheusMetricsEnabled": False,
-                },
-            }
-        )
-        self._put(
-            {
-                "apiVersion": crd,
-                "kind": "ClusterInformation",
-                "metadata": {"name": "default", "generation": 1},
-                "spec": {
-                    "calicoVersion": f.calico,
-                    "clusterGUID": _sha(f.cluster)[:32],
-                    "clusterType": "k8s,operator,bgp" if f.operator_era else "k8s,bgp",
-                    "datastoreReady": True,
-                },
-            }
-        )
-        if not f.operator_era:
-            return
-        op = "operator.tigera.io/v1"
-        pool = {
-            "blockSize": 26,
-            "cidr": IPPOOL_CIDR,
-            "disableBGPExport": False,
-            "encapsulation": "IPIPCrossSubnet",
-            "name": "default-ipv4-ippool",
-            "natOutgoing": "Enabled",
-            "nodeSelector": "all()",
-        }
-        spec: Json = {
-            "calicoNetwork": {
-                "bgp": "Enabled",
-                "hostPorts": "Enabled",
-                "ipPools": [pool],
-                "linuxDataplane": "Iptables",
-                "mtu": 1480,
-                "multiInterfaceMode": "None",
-                "nodeAddressAutodetectionV4": {"interface": AUTODETECT_INTERFACES},
-            },
-            "cni": {"ipam": {"type": "Calico"}, "type": "Calico"},
-            "controlPlaneReplicas": 2,
-            "flexVolumePath": "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/",
-            "kubeletVolumePluginPath": "/var/lib/kubelet",
-            "nodeUpdateStrategy": {"rollingUpdate": {"maxUnavailable": 1}, "type": "RollingUpdate"},
-            "nonPrivileged": "Disabled",
-            "registry": REGISTRY,
-            "variant": "Calico",
-        }
-        if f.roks:
-            spec["kubernetesProvider"] = "OpenShift"
-        self._put(
-            {
-                "apiVersion": op,
-                "kind": "Installation",
-                "metadata": {
-                    "name": "default",
-                    "uid": self.uids["installation"],
-                    "generation": 2,
-                    "annotations": dict(ibm),
-                    "finalizers": ["tigera.io/operator-cleanup"],
-                },
-                "spec": spec,
-                "status": {
-                    "variant": "Calico",
-                    "mtu": 1480,
-                    "calicoVersion": f.calico,
-                    "computed": spec,
-                    "conditions": [
-                        {
-                            "type": "Ready",
-                            "status": "True",
-                            "reason": "AllObjectsAvailable",
-                            "message": "All Objects are available",
-                            "lastTransitionTime": self.ts(self.rollout_time + timedelta(minutes=9)),
-                            "observedGeneration": 2,
-                        }
-                    ],
-                },
-            }
-        )
-        self._put(
-            {
-                "apiVersion": op,
-                "kind": "TigeraStatus",
-                "metadata": {"name": "calico", "generation": 1},
-                "spec": {},
-                "status": {"conditions": []},
-            }
-        )
-
-    def _rbac_and_secrets(self) -> None:
-        f = self.facts
-        secret_namespaces = ["kube-system"] + (["calico-system"] if f.operator_era else [])
-        for ns in secret_namespaces:
-            self._put(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Secret",
-                    "metadata": {
-                        "name": "calico-bgp-password",
-                        "namespace": ns,
-                        "labels": {"created-by": "IBMCloudKubernetesService"},
-                    },
-                    "data": {"password": "c2ltdWxhdGVkLWJncC1wYXNzd29yZC1ub3QtcmVhbA=="},
-                    "type": "Opaque",
-                }
-            )
-        role_ns, role_name = (
-            ("calico-system", "bgp-secret-access")
-            if f.operator_era
-            else ("kube-system", "calico-node-secret-access")
-        )
-        self._put(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": {"name": role_name, "namespace": role_ns},
-                "rules": [
-                    {
-                        "apiGroups": [""],
-                        "resources": ["secrets"],
-                        "resourceNames": ["calico-bgp-password"],
-                        "verbs": ["watch", "list", "get"],
-                    }
-                ],
-            }
-        )
-        self._put(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": {"name": role_name, "namespace": role_ns},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role_name},
-                "subjects": [{"kind": "ServiceAccount", "name": "calico-node", "namespace": role_ns}],
-            }
-        )
+            self._put(fill_doc("workloads", "pod", context | pod_values))
+        context["ready"] = len(pods_nodes)
+        self._put(fill_doc("workloads", "deployment", context))
+        self._put(fill_doc("workloads", "replicaset", context))
 
     # --- events and scenario objects -------------------------------------------------------
 
@@ -2503,218 +904,6 @@ class ClusterBuilder:
             container,
             started,
             self.now,
-            self.by_node.get(node),
+            worker.values["tunnel_ip"] if (worker := self.by_node.get(node)) is not None else None,
             [w.name for w in self.workers[:6] if w.name != node],
         )
-
-
-_PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
-
-
-def api_defaults(doc: Json, *, pod: bool) -> Json:
-    """The defaults the apiserver fills into a stored pod spec (here: the probes' thresholds and
-    periods), for a Pod (`pod`) or a workload's pod template given by a scenario."""
-    spec = doc.get("spec") or {}
-    template = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), dict) else None
-    for pod_spec in (spec if pod else None, template):
-        if not isinstance(pod_spec, dict):
-            continue
-        for container in [*(pod_spec.get("initContainers") or []), *(pod_spec.get("containers") or [])]:
-            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-                if isinstance(container.get(probe), dict):
-                    for key, value in _PROBE_DEFAULTS.items():
-                        container[probe].setdefault(key, value)
-    return doc
-
-
-def crash_waiting_containers(pod: Json) -> set[str]:
-    """Containers waiting to restart after a terminated run (CrashLoopBackOff and the like)."""
-    status = pod.get("status") or {}
-    return {
-        str(cs.get("name"))
-        for cs in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
-        if "waiting" in (cs.get("state") or {}) and (cs.get("lastState") or {}).get("terminated")
-    }
-
-
-_WHOLE_SECONDS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)Z$")
-
-
-def lease_micro_times(lease: Json) -> Json:
-    """A Lease's `renewTime`/`acquireTime` are MicroTime: six fractional digits, as the API always
-    writes them (kubectl describe node refuses whole seconds). A scenario's `@now-15m` gives whole
-    seconds; they are widened here."""
-    spec = lease.get("spec") or {}
-    for key in ("renewTime", "acquireTime"):
-        value = spec.get(key)
-        if isinstance(value, str) and (m := _WHOLE_SECONDS.match(value)):
-            spec[key] = f"{m.group(1)}.000000Z"
-    return lease
-
-
-def pod_ready(pod: Json) -> bool:
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return bool(cond.get("status") == "True")
-    return False
-
-
-def pod_failing_message(pod: Json) -> str:
-    """The Tigera operator's "failing pod" message for a pod, or ""."""
-    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
-    ident = f"{meta.get('namespace')}/{meta.get('name')}"
-    if status.get("phase") == "Failed":
-        return f"Pod {ident} has failed"
-    for cs in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
-        state = cs.get("state") or {}
-        waiting = (state.get("waiting") or {}).get("reason")
-        if waiting == "CrashLoopBackOff":
-            return f"Pod {ident} has crash looping container: {cs.get('name')}"
-        if waiting in ("ImagePullBackOff", "ErrImagePull"):
-            return f"Pod {ident} failed to pull container image for: {cs.get('name')}"
-        if (state.get("terminated") or {}).get("reason") == "Error":
-            return f"Pod {ident} has terminated container: {cs.get('name')}"
-    return ""
-
-
-def default_log_text(
-    f: Facts,
-    pod: str,
-    node: str,
-    container: str,
-    started: datetime,
-    now: datetime,
-    worker: Worker | None,
-    peers: list[str],
-) -> str:
-    """Plausible logs of a healthy container (what `kubectl logs` shows when nothing is wrong)."""
-
-    def t(seconds: float) -> str:
-        return calico_log_time(started + timedelta(seconds=seconds))
-
-    bits = f.cidr_bits
-    tunnel = worker.values["tunnel_ip"] if worker is not None else "172.30.0.0"
-    lines: list[str]
-    if container == "calico-node":
-        lines = [
-            f"{t(0)} [INFO][9] startup/startup.go 427: Early log level set to info",
-            f"{t(0)} [INFO][9] startup/utils.go 126: Using NODENAME environment for node name {node}",
-            f"{t(0)} [INFO][9] startup/utils.go 138: Determined node name: {node}",
-            f"{t(0.01)} [INFO][9] startup/startup.go 94: Starting node {node} with version {f.calico}",
-            f"{t(0.01)} [INFO][9] startup/startup.go 432: Checking datastore connection",
-            f"{t(0.03)} [INFO][9] startup/startup.go 456: Datastore connection verified",
-            f"{t(0.03)} [INFO][9] startup/startup.go 104: Datastore is ready",
-            f"{t(0.05)} [INFO][9] startup/startup.go 490: Initialize BGP data",
-            f"{t(0.05)} [INFO][9] startup/autodetection_methods.go 103: Using autodetected IPv4 address on interface "
-            f"{f.interface}: {node}/{bits}",
-            f"{t(0.05)} [INFO][9] startup/startup.go 566: Node IPv4 changed, will check for conflicts",
-            f"{t(0.06)} [INFO][9] startup/startup.go 801: No AS number configured on node resource, using global value",
-            f"{t(0.06)} [INFO][9] startup/startup.go 255: Using node name: {node}",
-            f"{t(0.07)} [INFO][9] startup/utils.go 190: Setting NetworkUnavailable to false",
-            f"{t(0.2)} [INFO][58] tunnel-ip-allocator/allocateip.go 309: Current address is still valid, do nothing "
-            f'currentAddr="{tunnel}" type="ipipTunnelAddress"',
-            "CALICO_NETWORKING_BACKEND is bird",
-            "Calico node started successfully",
-            f"{t(1.1)} [INFO][68] felix/daemon.go 405: Successfully loaded configuration. "
-            f'GOMAXPROCS=4 builddate="" config=&config.Config{{UseInternalDataplaneDriver:true}} version="{f.calico}"',
-            f'{t(1.2)} [INFO][68] felix/sync_client.go 150: Connecting to Typha. addr="{peers[0] if peers else node}:5473" '
-            f'connID=0x0 type=""',
-            f'{t(1.3)} [INFO][68] felix/sync_client.go 190: Connected to Typha. addr="{peers[0] if peers else node}:5473"',
-        ]
-        for i, peer in enumerate(peers[:4]):
-            lines.append(f"bird: Mesh_{peer.replace('.', '_')}: State changed to up")
-            if i == 0:
-                lines.append(
-                    f"{t(2.0)} [INFO][68] felix/health.go 336: Overall health status changed: live=true ready=true"
-                )
-        lines.append(
-            f"{t(2.4)} [INFO][68] felix/int_dataplane.go 1916: Completed first update to dataplane. secsSinceStart=1.31"
-        )
-        # felix summarises its dataplane loops every minute: the last dozen, up to now
-        running = int((now - started).total_seconds())
-        first = max(60, running - 12 * 60)
-        for i, offset in enumerate(range(first - first % 60 + 60, running, 60)):
-            lines.append(
-                f"{t(offset + 0.217)} [INFO][68] felix/summary.go 100: Summarising {10 + i % 5} dataplane "
-                f"reconciliation loops over 1m0.{i % 9}s: avg={5 + i % 7}ms longest={18 + i % 23}ms "
-                "(resync-filter-v4)"
-            )
-    elif container == "install-cni":
-        prefix = "[INFO][1] cni-installer/<nil> <nil>:"
-        lines = [f"{t(0)} {prefix} Running as a Kubernetes pod"]
-        for binary in (
-            "bandwidth",
-            "calico",
-            "calico-ipam",
-            "flannel",
-            "host-local",
-            "loopback",
-            "portmap",
-            "tuning",
-        ):
-            lines.append(
-                f'{t(0.1)} {prefix} File is already up to date, skipping file="/host/opt/cni/bin/{binary}"'
-            )
-        lines += [
-            f"{t(0.3)} {prefix} Installed /host/opt/cni/bin/install",
-            f"{t(0.3)} {prefix} Wrote Calico CNI binaries to /host/opt/cni/bin",
-            f"{t(0.3)} {prefix} CNI plugin version: {f.calico}",
-            f"{t(0.3)} {prefix} /host/secondary-bin-dir is not writeable, skipping",
-            f"{t(0.4)} [WARNING][1] cni-installer/<nil> <nil>: Neither --kubeconfig nor --master was specified.  "
-            "Using the inClusterConfig.  This might not work.",
-            f"{t(0.4)} {prefix} Created /host/etc/cni/net.d/calico-kubeconfig",
-            f"{t(0.4)} {prefix} Using CNI config template from CNI_NETWORK_CONFIG environment variable.",
-            f"{t(0.4)} {prefix} Created /host/etc/cni/net.d/10-calico.conflist",
-            f"{t(0.4)} {prefix} Done configuring CNI.  Sleep= false",
-        ]
-    elif container == "upgrade-ipam":
-        lines = [
-            f"{t(0)} [INFO][1] ipam/ipam_plugin.go 75: migrating from host-local to calico-ipam...",
-            f"{t(0.1)} [INFO][1] ipam/migrate.go 64: checking host-local IPAM data dir dir existence...",
-            f"{t(0.1)} [INFO][1] ipam/migrate.go 66: host-local IPAM data dir dir not found; no migration "
-            "necessary, successfully exiting...",
-        ]
-    elif container == "calico-extension":
-        lines = [
-            f'time="{rfc3339(started)}" level=info msg="calico-extension starting" node={node}',
-            f'time="{rfc3339(started)}" level=info msg="ensured HostEndpoint {node}-worker-private"',
-            f'time="{rfc3339(started)}" level=info msg="done"',
-        ]
-    elif container == "calico-typha":
-        lines = [
-            f"{t(0)} [INFO][1] logutils.go 82: Early screen log level set to info",
-            f'{t(0)} [INFO][1] daemon.go 172: Typha starting up GOMAXPROCS=4 buildDate="" version="{f.calico}"',
-            f"{t(0.2)} [INFO][1] daemon.go 303: Kubernetes datastore driver handling resource limits",
-            f"{t(0.5)} [INFO][1] sync_server.go 391: Server started on port 5473",
-            f"{t(1.0)} [INFO][1] sync_server.go 641: Accepted new connection from {peers[0] if peers else node}",
-        ]
-    elif container == "calico-kube-controllers":
-        lines = [
-            f"{t(0)} [INFO][1] main.go 107: Loaded configuration from environment "
-            'config=&config.Config{LogLevel:"info", WorkloadEndpointWorkers:1, ...}',
-            f"{t(0.3)} [INFO][1] main.go 158: Getting initial config snapshot from datastore",
-            f"{t(0.4)} [INFO][1] main.go 182: Got initial config snapshot",
-            f"{t(0.5)} [INFO][1] node_controller.go 160: Starting Node controller",
-        ]
-    elif container == "tigera-operator":
-        lines = [
-            f'{{"level":"info","ts":"{rfc3339(started)}","logger":"setup","msg":"Version","version":"{f.operator}"}}',
-            f'{{"level":"info","ts":"{rfc3339(started)}","logger":"controller_installation",'
-            '"msg":"Reconciling Installation.operator.tigera.io","Request.Namespace":"","Request.Name":"default"}',
-        ]
-    elif container == "coredns":
-        lines = [
-            ".:53",
-            "[INFO] plugin/reload: Running configuration SHA512 = " + _sha(pod)[:64] * 2,
-            "CoreDNS-1.11.3",
-            "linux/amd64, go1.22.7, a6338e9",
-        ]
-    elif container == "metrics-server":
-        lines = [
-            f"I{started.strftime('%m%d %H:%M:%S')}.000000       1 serving.go:374] Generated self-signed cert "
-            "(/tmp/apiserver.crt, /tmp/apiserver.key)",
-            f"I{started.strftime('%m%d %H:%M:%S')}.000000       1 secure_serving.go:213] Serving securely on [::]:10250",
-        ]
-    else:
-        return ""
-    return "\n".join(lines) + "\n"
