@@ -569,11 +569,12 @@ class ClusterBuilder:
             return
         name, ns = str(first["name"]), str(first["namespace"])
         rs_hash = sha(f"{ns}/{name}")[:10].translate(_RS_HASH)
-        spec = fill(entry, self._context | {"rs_hash": rs_hash})
+        workload = fill(entry, self._context | {"rs_hash": rs_hash})
         dep_uid, rs_uid = self.uid(), self.uid()
-        created = self.rollout_time if spec["created"] == "rollout" else self.install_time
-        replicas, selector, pod_labels = int(spec["replicas"]), spec["selector"], spec["pod_labels"]
-        placement = spec.get("placement") or {}
+        created = self.rollout_time if workload["created"] == "rollout" else self.install_time
+        replicas = int(workload["replicas"])
+        selector, pod_labels = workload["selector"], workload["pod_labels"]
+        placement = workload.get("placement") or {}
         if "skip" in placement:
             nodes = ready_workers[int(placement["skip"]) :] or ready_workers
         elif "last" in placement:
@@ -583,7 +584,7 @@ class ClusterBuilder:
         context = (
             self._context
             | {"host_network": False, "priority": "", "installation_owned": False}
-            | spec
+            | workload
             | {
                 "rs_hash": rs_hash,
                 "dep_uid": dep_uid,
@@ -608,7 +609,7 @@ class ClusterBuilder:
                     "container_status",
                     {"name": c["name"], "image": c["image"], "started_at": started, "cid": self.hex(64)},
                 )
-                for c in spec["containers"]
+                for c in workload["containers"]
             ]
             overlay_ip = f"172.30.{(w.index % 1024) * 64 // 256}.{(w.index * 64) % 256 + 5}"
             pod_values = {

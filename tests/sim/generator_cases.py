@@ -24,7 +24,7 @@ from bot.sim.scenario import Scenario, load_scenario, scenario_names
 from bot.sim.store import Store, encode
 from tests.sim.conftest import NOW
 
-BuilderClass = Any  # ClusterBuilder of either generator (same constructor, same public surface)
+BuilderClass = Any  # a ClusterBuilder class (the comparison with the code-built generator passed one of each)
 
 
 def _variant(base: str, **cluster: Any) -> Scenario:
