@@ -9,8 +9,9 @@ async with SimCluster(load_scenario("crashloop-one"), nodes=50) as sim:
 `tls=False` serves plain HTTP; `now=T` fixes the clock, `time_scale=X` runs it X times as fast.
 """
 
+from bot.sim.routes import RouteStats
 from bot.sim.scenario import Scenario, ScenarioError, builtin_scenario, load_scenario, scenario_names
-from bot.sim.server import RouteStats, SimCluster
+from bot.sim.server import SimCluster
 
 __all__ = [
     "RouteStats",

@@ -24,8 +24,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.sim.dump_writer import DUMP_NAMESPACES
 from bot.sim.scenario import ScenarioError, load_scenario, scenario_descriptions
-from bot.sim.server import DUMP_NAMESPACES, ApiServer, SimCluster
+from bot.sim.server import ApiServer, SimCluster
 
 DEFAULT_SCENARIO = "demo"
 

@@ -41,7 +41,8 @@ from aiohttp import web
 
 from bot.cluster.dump import RawDump, RawLog, read_raw_dump
 from bot.sim.generate import rtype
-from bot.sim.server import DEFAULT_USER, ApiServer, Route
+from bot.sim.routes import Route
+from bot.sim.server import DEFAULT_USER, ApiServer
 from bot.sim.store import (
     RESOURCE_TYPES,
     ApiError,

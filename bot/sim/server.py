@@ -30,7 +30,8 @@ and benchmarks need on top:
   (`PUT /v1/clusters/{cluster}/workers/{worker}`) and their own bearer tokens.
 
 Writers: `write_kubeconfig` (loads with the official `kubernetes` client) and
-`write_cluster_info_dump` (the layout of `kubectl cluster-info dump --output-directory`).
+`write_cluster_info_dump` (the layout of `kubectl cluster-info dump --output-directory`, in
+`bot.sim.dump_writer`). Route keys and faults: `bot.sim.routes`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ import secrets
 import ssl
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -54,9 +54,12 @@ from aiohttp import web
 
 from bot.sim import printing
 from bot.sim.clock import SimClock
+from bot.sim.dump_writer import DUMP_NAMESPACES as DUMP_NAMESPACES  # re-exported: callers of write_dump
+from bot.sim.dump_writer import write_dump as write_dump
 from bot.sim.generate import DAEMONSETS, NODES, PODS, ClusterBuilder, rtype
 from bot.sim.iks import SimIks
 from bot.sim.liveness import Liveness
+from bot.sim.routes import STATUS_REASONS, VERBS, Fault, Route, RouteStats, parse_route
 from bot.sim.scenario import Scenario, load_scenario
 from bot.sim.store import (
     RESOURCE_TYPES,
@@ -68,7 +71,6 @@ from bot.sim.store import (
     bad_request,
     encode,
     expired,
-    find_type,
     page_of,
     resource_not_served,
     rfc3339,
@@ -83,131 +85,9 @@ SECRETS, ROLES, ROLE_BINDINGS = (
 )
 BGP_SECRET, BGP_RBAC = "calico-bgp-password", "bgp-secret-access"
 DEFAULT_USER = "system:serviceaccount:calico-bot:calico-bot"
-DUMP_NAMESPACES = ("kube-system", "calico-system", "default", "tigera-operator")
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 LIVENESS_STEP_S = 5.0
 """With a moving clock, the cluster is brought up to date at least every 5 simulated seconds."""
-_FAULT_KEYS = {"route", "status", "reason", "message", "delay_ms", "truncate", "gone_on_page", "times"}
-_REASONS = {
-    400: "BadRequest",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "NotFound",
-    405: "MethodNotAllowed",
-    409: "Conflict",
-    410: "Expired",
-    422: "Invalid",
-    429: "TooManyRequests",
-    500: "InternalError",
-    503: "ServiceUnavailable",
-    504: "Timeout",
-}
-_VERB = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
-
-
-@dataclass
-class RouteStats:
-    count: int = 0
-    bytes: int = 0
-
-
-@dataclass
-class Fault:
-    route: str
-    status: int | None = None
-    reason: str = ""
-    message: str = ""
-    delay_ms: float = 0
-    truncate: str = ""  # "" | "chunked" | "eof"
-    gone_on_page: int | None = None
-    times: int | None = None
-
-    @classmethod
-    def parse(cls, raw: Any) -> Fault:
-        if not isinstance(raw, dict):
-            raise ValueError(f"a fault is a mapping, got {raw!r}")
-        unknown = set(raw) - _FAULT_KEYS
-        if unknown or "route" not in raw:
-            raise ValueError(f"fault {raw!r}: needs 'route'; allowed keys {sorted(_FAULT_KEYS)}")
-        truncate = raw.get("truncate", False)
-        mode = "chunked" if truncate is True else ("" if truncate in (False, None) else str(truncate))
-        if mode not in ("", "chunked", "eof"):
-            raise ValueError(f"fault {raw!r}: truncate is true, 'chunked' or 'eof'")
-        fault = cls(
-            route=str(raw["route"]),
-            status=int(raw["status"]) if raw.get("status") is not None else None,
-            reason=str(raw.get("reason", "")),
-            message=str(raw.get("message", "")),
-            delay_ms=float(raw.get("delay_ms", 0)),
-            truncate=mode,
-            gone_on_page=int(raw["gone_on_page"]) if raw.get("gone_on_page") is not None else None,
-            times=int(raw["times"]) if raw.get("times") is not None else None,
-        )
-        if fault.status is None and not fault.delay_ms and not fault.truncate and fault.gone_on_page is None:
-            raise ValueError(f"fault {raw!r} does nothing: give status, delay_ms, truncate or gone_on_page")
-        return fault
-
-    def as_dict(self) -> Json:
-        out: Json = {"route": self.route}
-        for key in ("status", "reason", "message", "delay_ms", "gone_on_page", "times"):
-            value = getattr(self, key)
-            if value not in (None, "", 0, 0.0):
-                out[key] = value
-        if self.truncate:
-            out["truncate"] = True if self.truncate == "chunked" else self.truncate
-        return out
-
-
-@dataclass
-class Route:
-    """A request path understood: what it addresses and its key for logs and faults."""
-
-    key: str
-    kind: str  # "discovery" | "resource" | "unknown"
-    rtype: ResourceType | None = None
-    namespace: str | None = None
-    name: str = ""
-    subresource: str = ""
-    group: str = ""
-    version: str = ""
-    parts: tuple[str, ...] = field(default_factory=tuple)
-
-
-def parse_route(method: str, path: str) -> Route:
-    """Map a request path to its route key (names replaced by `{ns}`, `{name}`)."""
-    clean = "/" + path.strip("/")
-    segs = [s for s in clean.split("/") if s]
-    if clean in ("/version", "/api", "/apis"):
-        return Route(f"{method} {clean}", "discovery", parts=tuple(segs))
-    if segs[:2] == ["api", "v1"]:
-        group, version, rest, prefix = "", "v1", segs[2:], "/api/v1"
-    elif segs and segs[0] == "apis" and len(segs) >= 3:
-        group, version, rest, prefix = segs[1], segs[2], segs[3:], f"/apis/{segs[1]}/{segs[2]}"
-    elif segs and segs[0] == "apis" and len(segs) == 2:
-        return Route(f"{method} /apis/{segs[1]}", "discovery", group=segs[1], parts=tuple(segs))
-    else:
-        return Route(f"{method} {clean}", "unknown")
-    if not rest:
-        return Route(f"{method} {prefix}", "discovery", group=group, version=version, parts=tuple(segs))
-    namespace: str | None = None
-    if (
-        rest[0] == "namespaces"
-        and len(rest) >= 3
-        and not (len(rest) == 3 and rest[2] in ("status", "finalize"))
-    ):
-        namespace, rest = rest[1], rest[2:]
-    plural = rest[0]
-    name = rest[1] if len(rest) > 1 else ""
-    sub = rest[2] if len(rest) > 2 else ""
-    key = prefix + ("/namespaces/{ns}" if namespace is not None else "") + "/" + plural
-    if name:
-        key += "/{name}"
-    if sub:
-        key += "/" + sub
-    rtype = find_type(group, plural)
-    if rtype is None or rtype.version != version or len(rest) > 3:
-        return Route(f"{method} {key}", "unknown", group=group, version=version)
-    return Route(f"{method} {key}", "resource", rtype, namespace, name, sub, group, version)
 
 
 def _status_response(err: ApiError) -> web.Response:
@@ -561,7 +441,7 @@ class ApiServer:
 
     def _fault_error(self, fault: Fault, route: Route, request: web.Request) -> ApiError:
         code = fault.status or 500
-        reason = fault.reason or _REASONS.get(code, "")
+        reason = fault.reason or STATUS_REASONS.get(code, "")
         if code == 403 and not fault.message:
             return self._forbidden(route, request)
         message = fault.message or {
@@ -580,7 +460,7 @@ class ApiServer:
         rt = route.rtype
         resource = rt.plural if rt is not None else route.key.split("/")[-1]
         group = rt.group if rt is not None else route.group
-        verb = _VERB.get(request.method, request.method.lower())
+        verb = VERBS.get(request.method, request.method.lower())
         if request.method == "GET" and not route.name:
             verb = "list"
         what = resource + (f"/{route.subresource}" if route.subresource else "")
@@ -1237,141 +1117,3 @@ class SimCluster(ApiServer):
                 changed = True
         if changed:
             self.store.put(doc, rtype=NODES)
-
-
-# --- cluster-info dump ----------------------------------------------------------------------
-
-_DUMP_KINDS = (
-    ("events", "events", ""),
-    ("replication-controllers", "replicationcontrollers", ""),
-    ("services", "services", ""),
-    ("daemonsets", "daemonsets", "apps"),
-    ("deployments", "deployments", "apps"),
-    ("replicasets", "replicasets", "apps"),
-    ("pods", "pods", ""),
-)
-
-
-def _list_doc(store: Store, rt: ResourceType, namespace: str | None, items: list[Json] | None = None) -> Json:
-    if items is None:
-        items = [obj.doc() for obj in store.objects(rt, namespace)]
-    return {
-        "kind": rt.list_kind,
-        "apiVersion": rt.api_version,
-        "metadata": {"resourceVersion": str(store.resource_version)},
-        "items": items,
-    }
-
-
-def _write_file(path: Path, text: str) -> None:
-    """As kubectl does: 0700 directories, 0600 files."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o600)
-
-
-def _write_json(path: Path, doc: Json) -> None:
-    _write_file(path, json.dumps(doc, indent=4, ensure_ascii=False) + "\n")
-
-
-def write_dump(
-    store: Store, directory: Path, *, namespaces: Sequence[str] = DUMP_NAMESPACES, extras: bool = False
-) -> Path:
-    """The `kubectl cluster-info dump --output-directory` layout (JSON, 4-space indent, one List per file)."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _write_json(directory / "nodes.json", _list_doc(store, NODES, None))
-    for ns in namespaces:
-        for filename, plural, group in _DUMP_KINDS:
-            rt = find_type(group, plural)
-            assert rt is not None
-            _write_json(directory / ns / f"{filename}.json", _list_doc(store, rt, ns))
-        for pod in store.objects(PODS, ns):
-            doc = pod.doc()
-            spec = doc.get("spec") or {}
-            chunks: list[str] = []
-            for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-                cname = container["name"]
-                chunks.append(f"==== START logs for container {cname} of pod {ns}/{pod.name} ====\n")
-                try:
-                    text = store.read_log(ns, pod.name, container=cname)
-                    node = spec.get("nodeName", "")
-                    if node and _node_unknown(store, node):
-                        text = (
-                            f'Request log error: Get "https://{node}:10250/containerLogs/{ns}/{pod.name}/{cname}": '
-                            f"dial tcp {node}:10250: i/o timeout\n"
-                        )
-                except ApiError as err:
-                    text = f"Request log error: {err.message}\n"
-                chunks.append(text)
-                chunks.append(f"==== END logs for container {cname} of pod {ns}/{pod.name} ====\n")
-            _write_file(directory / ns / pod.name / "logs.txt", "".join(chunks))
-    if extras:
-        _write_extras(store, directory / "extras", namespaces)
-    return directory
-
-
-def _node_unknown(store: Store, name: str) -> bool:
-    obj = store.find(NODES, "", name)
-    if obj is None:
-        return False
-    for cond in (obj.doc().get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return bool(cond.get("status") == "Unknown")
-    return False
-
-
-def _write_extras(store: Store, directory: Path, namespaces: Sequence[str]) -> None:
-    """What `scripts/collect-dump` writes under `DIR/extras/` (the same names, read by `bot.dump`)."""
-    calico_ns = ("calico-system", "kube-system")
-    for plural, group, scope in (
-        ("validatingwebhookconfigurations", "admissionregistration.k8s.io", None),
-        ("mutatingwebhookconfigurations", "admissionregistration.k8s.io", None),
-        ("bgpconfigurations", "crd.projectcalico.org", None),
-        ("ippools", "crd.projectcalico.org", None),
-        ("felixconfigurations", "crd.projectcalico.org", None),
-        ("nodes", "crd.projectcalico.org", None),
-        ("installations", "operator.tigera.io", None),
-        ("tigerastatuses", "operator.tigera.io", None),
-        ("leases", "coordination.k8s.io", "kube-node-lease"),
-        ("namespaces", "", None),
-    ):
-        rt = find_type(group, plural)
-        assert rt is not None
-        if not store.served(rt):
-            continue
-        _write_json(directory / f"{plural}.json", _list_doc(store, rt, scope))
-    for plural, group in (
-        ("roles", "rbac.authorization.k8s.io"),
-        ("rolebindings", "rbac.authorization.k8s.io"),
-    ):
-        rt = find_type(group, plural)
-        assert rt is not None
-        items = [obj.doc() for ns in calico_ns for obj in store.objects(rt, ns)]
-        _write_json(directory / f"{plural}.json", _list_doc(store, rt, None, items))
-    _write_json(directory / "all-daemonsets.json", _list_doc(store, DAEMONSETS, None))
-    events_rt = find_type("", "events")
-    assert events_rt is not None
-    sandbox = [
-        obj.doc() for obj in store.objects(events_rt) if obj.field("reason") == "FailedCreatePodSandBox"
-    ]
-    _write_json(directory / "sandbox-events.json", _list_doc(store, events_rt, None, sandbox))
-    secrets_rt = find_type("", "secrets")
-    assert secrets_rt is not None
-    meta_only = [
-        {
-            "metadata": {
-                k: v
-                for k, v in obj.doc()["metadata"].items()
-                if k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-            }
-        }
-        for ns in calico_ns
-        for obj in store.objects(secrets_rt, ns)
-    ]
-    _write_json(directory / "secrets.json", _list_doc(store, secrets_rt, None, meta_only))
-    groups = [
-        {"name": g, "versions": [{"groupVersion": f"{g}/v1", "version": "v1"}]}
-        for g in store.served_groups()
-        if g
-    ]
-    _write_json(directory / "apis.json", {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
