@@ -33,9 +33,13 @@ class Built:
         Kubernetes `Node`)."""
         for obj in self.objects:
             meta = obj["metadata"]
-            if obj["kind"] == kind and meta.get("namespace", "") == namespace and meta["name"] == name:
-                if api_group is None or _group(obj.get("apiVersion", "")) == api_group:
-                    return obj
+            if (
+                obj["kind"] == kind
+                and meta.get("namespace", "") == namespace
+                and meta["name"] == name
+                and (api_group is None or _group(obj.get("apiVersion", "")) == api_group)
+            ):
+                return obj
         return None
 
     def of_kind(self, kind: str) -> list[Json]:
