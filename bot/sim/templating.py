@@ -17,8 +17,10 @@ one). `fill(fragment, context, fragments)` returns a new structure with:
 - `{$fields: SELECT}`: the `fieldsV1` set a field manager records for the part of the finished
   document that SELECT picks (see `select`); worked out once the rest is filled.
 
-YAML anchors and aliases (`&x` / `*x`) share a piece inside one file; merge keys (`<<`) are not
-used because they reorder keys, and the key order of a template is the order the API returns.
+Templates are parsed and compiled once per process (`load`); a malformed directive is refused
+then. YAML anchors and aliases (`&x` / `*x`) share a piece inside one file; merge keys (`<<`) are
+not used because they reorder keys, and the key order of a template is the order the API returns.
+YAML 1.1 reads `True`, `on`, `3.9` as a bool or a number: quote such strings (`status: "True"`).
 
 `Template` is the fast path for per-worker documents: a filled document whose per-worker values
 are `@@name@@` markers, encoded once and rendered by joining byte slices.
