@@ -72,7 +72,7 @@ def _group(obj: dict[str, Any]) -> str:
 def written_by_dump(obj: dict[str, Any], namespaces: Sequence[str]) -> bool:
     """Whether `write_dump(extras=True)` writes this object somewhere."""
     kind, group = obj["kind"], _group(obj)
-    namespace = obj["metadata"].get("namespace", "")
+    namespace = str(obj["metadata"].get("namespace", ""))
     if group in ("", "apps") and kind in PER_NAMESPACE_KINDS:
         return namespace in namespaces
     if (group, kind) in EXTRA_KINDS:

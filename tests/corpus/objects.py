@@ -17,14 +17,12 @@ from __future__ import annotations
 from tests.corpus.case import Case, CaseError
 from tests.corpus.context import OPERATOR_GROUP, Built
 from tests.corpus.nodes import NodeParts
-from tests.corpus.pods import PodParts
 from tests.corpus.resources import ResourceParts
-from tests.corpus.workloads import WorkloadParts
 
 __all__ = ["Built", "ClusterBuild", "build_cluster"]
 
 
-class ClusterBuild(NodeParts, WorkloadParts, PodParts, ResourceParts):
+class ClusterBuild(NodeParts, ResourceParts):
     """Healthy defaults, the case's changes, then Kubernetes' derivations (see the module docstring)."""
 
     def build(self) -> Built:

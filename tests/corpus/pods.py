@@ -14,6 +14,52 @@ from tests.corpus.profiles import Json
 
 
 class PodParts(BuildContext):
+    def pod_template(
+        self,
+        labels: dict[str, str],
+        service_account: str,
+        inits: list[Json],
+        containers: list[Json],
+        *,
+        grace: int,
+        node_critical: bool,
+        host_network: bool | None = None,
+    ) -> Json:
+        spec: Json = {}
+        if inits:
+            spec["initContainers"] = copy.deepcopy(inits)
+        spec["containers"] = copy.deepcopy(containers)
+        spec.update(
+            {
+                "restartPolicy": "Always",
+                "terminationGracePeriodSeconds": grace,
+                "dnsPolicy": "ClusterFirst",
+                "nodeSelector": {"kubernetes.io/os": "linux"},
+                "serviceAccountName": service_account,
+                "serviceAccount": service_account,
+                "securityContext": {},
+                "schedulerName": "default-scheduler",
+            }
+        )
+        if node_critical:
+            spec["hostNetwork"] = True
+            spec["tolerations"] = [
+                {"effect": "NoSchedule", "operator": "Exists"},
+                {"key": "CriticalAddonsOnly", "operator": "Exists"},
+                {"effect": "NoExecute", "operator": "Exists"},
+            ]
+            spec["priorityClassName"] = "system-node-critical"
+        else:
+            spec["tolerations"] = [
+                {"key": "CriticalAddonsOnly", "operator": "Exists"},
+                {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"},
+                {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
+            ]
+            spec["priorityClassName"] = "system-cluster-critical"
+            if host_network:
+                spec["hostNetwork"] = True
+        return {"metadata": {"labels": dict(labels)}, "spec": spec}
+
     def pod(
         self,
         name: str,

@@ -8,8 +8,9 @@ import copy
 from typing import Any
 
 from tests.corpus.case import CaseError, EventSpec, stamp
-from tests.corpus.context import CALICO_GROUP, OPERATOR_GROUP, BuildContext
+from tests.corpus.context import CALICO_GROUP, OPERATOR_GROUP
 from tests.corpus.profiles import Json
+from tests.corpus.workloads import WorkloadParts
 
 _CONTAINER_EVENTS = ("Unhealthy", "BackOff", "Pulled", "Pulling", "Created", "Started", "Killing", "Failed")
 _NODE_CONTROLLER = ("NodeNotReady", "RegisteredNode", "RemovingNode", "DeletingNode", "NodeNotSchedulable")
@@ -28,7 +29,7 @@ _OPERATOR_VERSIONS = {
 }
 
 
-class ResourceParts(BuildContext):
+class ResourceParts(WorkloadParts):
     def operator_objects(self) -> None:
         version = self.calico.version
         major_minor = tuple(int(x) for x in version.lstrip("v").split(".")[:2])

@@ -4,14 +4,13 @@ pods placed on nodes, and the status counts derived from those pods.
 
 from __future__ import annotations
 
-import copy
 import re
 
-from tests.corpus.context import BuildContext
+from tests.corpus.pods import PodParts
 from tests.corpus.profiles import Json
 
 
-class WorkloadParts(BuildContext):
+class WorkloadParts(PodParts):
     def calico_workloads(self) -> None:
         prof, calico = self.profile, self.calico
         ns = calico.namespace
@@ -168,52 +167,6 @@ class WorkloadParts(BuildContext):
                 if match is not None:
                     return match.group(1)
         return self.suffix(ns, name, "template", length=10)
-
-    def pod_template(
-        self,
-        labels: dict[str, str],
-        service_account: str,
-        inits: list[Json],
-        containers: list[Json],
-        *,
-        grace: int,
-        node_critical: bool,
-        host_network: bool | None = None,
-    ) -> Json:
-        spec: Json = {}
-        if inits:
-            spec["initContainers"] = copy.deepcopy(inits)
-        spec["containers"] = copy.deepcopy(containers)
-        spec.update(
-            {
-                "restartPolicy": "Always",
-                "terminationGracePeriodSeconds": grace,
-                "dnsPolicy": "ClusterFirst",
-                "nodeSelector": {"kubernetes.io/os": "linux"},
-                "serviceAccountName": service_account,
-                "serviceAccount": service_account,
-                "securityContext": {},
-                "schedulerName": "default-scheduler",
-            }
-        )
-        if node_critical:
-            spec["hostNetwork"] = True
-            spec["tolerations"] = [
-                {"effect": "NoSchedule", "operator": "Exists"},
-                {"key": "CriticalAddonsOnly", "operator": "Exists"},
-                {"effect": "NoExecute", "operator": "Exists"},
-            ]
-            spec["priorityClassName"] = "system-node-critical"
-        else:
-            spec["tolerations"] = [
-                {"key": "CriticalAddonsOnly", "operator": "Exists"},
-                {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"},
-                {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
-            ]
-            spec["priorityClassName"] = "system-cluster-critical"
-            if host_network:
-                spec["hostNetwork"] = True
-        return {"metadata": {"labels": dict(labels)}, "spec": spec}
 
     def daemonset(self, name: str, ns: str, labels: dict[str, str], template: Json) -> None:
         ds_labels = {"k8s-app": labels["k8s-app"]}
