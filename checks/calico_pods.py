@@ -416,6 +416,21 @@ def _container(
             reading.critical.append((label if is_main else f"{label} ({name})", line))
         elif not already:
             reading.warning.append((f"restarted {human_age(since)} ago ({name})", line))
+    elif (
+        status.restart_count
+        and since is None
+        and not reading.critical[failing_before:]
+        and _restart_rate_is_high(pod, status.restart_count, now)
+    ):
+        # restarts with no record of when (a report's `kubectl get pods`, a trimmed dump): their rate
+        # over the pod's life tells a restarting pod from one that restarted a few times in months;
+        # with no time they are not "restarting now" (not the worker sections' scope), but they count
+        reading.running.append(
+            (
+                f"restarted {status.restart_count} time{'s' if status.restart_count != 1 else ''} ({name})",
+                f"container {name}: {status.restart_count} restarts, when the last one was is not recorded",
+            )
+        )
     if len(reading.critical) > failing_before:
         reading.failing_containers.append(name)
 
@@ -635,10 +650,21 @@ def _recent(event: Event, now: datetime) -> bool:
 
 def _restarted_within(status: ContainerStatus, now: datetime, seconds: float) -> bool:
     last = status.last_state.terminated
-    if status.restart_count == 0 or last is None:
+    if status.restart_count == 0:
         return False
-    since = age(last.finished_at, now)
+    since = age(last.finished_at, now) if last is not None else None
     return since is None or since < seconds
+
+
+RESTARTS_PER_DAY = 1.0
+
+
+def _restart_rate_is_high(pod: Pod, restarts: int, now: datetime) -> bool:
+    """More than RESTARTS_PER_DAY restarts per day of the pod's life (its age unknown: any restart)."""
+    lived = age(pod.metadata.creation_timestamp or pod.status.start_time, now)
+    if lived is None or lived <= 0:
+        return True
+    return restarts / max(lived / 86400, 1 / 24) > RESTARTS_PER_DAY
 
 
 def _killed(reason: str, exit_code: int) -> str:

@@ -132,7 +132,13 @@ def _running_with_problems(snapshot: Snapshot, now: datetime) -> list[Finding]:
             "calico-node has not restarted and reports Ready, so none of the runbook's worker sections applies; "
             "what its probes or logs say is quoted. Gather the data; if pods on these workers lose "
             "connectivity, follow the runbook ladder for one worker and escalate to armada-network.",
-            shared_lines(troubles) + [f"{count}× {reason}" for reason, count in reasons.most_common(4)],
+            [
+                *shared_lines(troubles),
+                *(
+                    t.evidence[0] for t in troubles[:5] if t.evidence
+                ),  # each pod as `kubectl get pods` shows it
+                *(f"{count}× {reason}" for reason, count in reasons.most_common(4)),
+            ],
             [ObjRef(kind="Node", name=n) for n in nodes[:50]],
         )
     ]

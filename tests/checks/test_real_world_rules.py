@@ -336,3 +336,20 @@ def test_a_restart_long_ago_is_history(restart_hours: int) -> None:
     nodes = tuple(node(n) for n in WORKERS[:3])
     snap = snapshot(nodes=nodes, pods=(pod(WORKERS[0], containers=[old]), *healthy_pods(WORKERS[1:3])))
     assert ids(snap) == [S.HEALTHY]
+
+
+def test_restarts_without_a_time_still_count() -> None:
+    """`kubectl get pods` in a report shows RESTARTS 37 and nothing about when: not "healthy"."""
+    restarted = {
+        "name": "calico-node",
+        "ready": True,
+        "restartCount": 37,
+        "state": {"running": {"startedAt": ago(600)}},
+    }
+    nodes = tuple(node(n) for n in WORKERS[:3])
+    snap = snapshot(nodes=nodes, pods=(pod(WORKERS[0], containers=[restarted]), *healthy_pods(WORKERS[1:3])))
+    diagnosis = diagnose(snap, now=NOW)
+    # not "restarting now" (no time), so not the worker sections' scope — but never healthy
+    assert [s.id for s in diagnosis.situations] == [S.OTHER]
+    assert diagnosis.findings[0].severity == Severity.WARNING
+    assert any("37 restarts" in e for e in diagnosis.findings[0].evidence)
