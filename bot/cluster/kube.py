@@ -9,7 +9,9 @@ back to the caller, which decodes only what the checks read.
 
 The client is synchronous (urllib3), so every call runs in a thread pool — one per process, shared
 by every cluster and every check (`executor`, closed at exit) — and the event loop never blocks.
-Every call has the timeout its caller was configured with. A call that gets no HTTP answer raises
+Every call has the timeout its caller was configured with, as its wall-clock limit: connect and
+read share it (urllib3's `Timeout(total=…)`), urllib3 never retries (the pool is built without
+its default `Retry(3)`), and the await gives up shortly after even on a trickling answer. A call that gets no HTTP answer raises
 `bot.cluster.errors.TransportError` (`Timeout` when the time ran out), told apart by the
 exception's type; any HTTP answer comes back as a `RawResponse` for `bot.cluster.reader` to judge.
 
@@ -182,11 +184,13 @@ def _api_client(target: ClusterTarget) -> Any:
     import kubernetes
 
     try:
+        configuration = _configuration()
         if target.in_cluster:
-            configuration = kubernetes.client.Configuration()
             kubernetes.config.load_incluster_config(client_configuration=configuration)
             return kubernetes.client.ApiClient(configuration)
-        return kubernetes.config.new_client_from_config(config_file=target.kubeconfig, context=target.context)
+        return kubernetes.config.new_client_from_config(
+            config_file=target.kubeconfig, context=target.context, client_configuration=configuration
+        )
     except (
         kubernetes.config.ConfigException,
         yaml.YAMLError,
@@ -199,6 +203,18 @@ def _api_client(target: ClusterTarget) -> Any:
         raise ClusterConfigError(f"cannot use {target.describe()}: {_one_line(exc)}") from None
 
 
+def _configuration() -> Any:
+    """A client configuration whose connection pool will not retry: urllib3's default `Retry(3)`
+    re-sends a timed-out GET three more times, so a 20 s timeout became ~80 s. The pool is built
+    from the configuration when the `ApiClient` is made, so this must be set before, not after."""
+    import kubernetes
+
+    configuration = kubernetes.client.Configuration()
+    configuration.retries = False
+    configuration.connection_pool_maxsize = POOL_THREADS
+    return configuration
+
+
 def _one_line(exc: BaseException) -> str:
     """An exception as one line (YAML parser errors span several, with a caret diagram)."""
     text = " ".join(str(exc).split())
@@ -207,6 +223,9 @@ def _one_line(exc: BaseException) -> str:
 
 POOL_THREADS = 16
 """Threads of the process's one pool for Kubernetes calls (a collection runs 8 at a time)."""
+WALL_CLOCK_SLACK = 0.5
+"""A call is abandoned this long after its timeout even when the server trickles bytes (each read
+within urllib3's timeout, the whole answer not)."""
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -238,8 +257,6 @@ class KubeTransport:
     def __init__(self, target: ClusterTarget) -> None:
         self.target = target
         self._client = _api_client(target)
-        self._client.configuration.connection_pool_maxsize = POOL_THREADS
-        self._client.configuration.retries = False
 
     @property
     def server(self) -> str:
@@ -257,9 +274,13 @@ class KubeTransport:
         timeout: float = 20.0,
     ) -> RawResponse:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
+        call = loop.run_in_executor(
             executor(), self._request, method, path, list(params), accept, body, content_type, timeout
         )
+        try:  # urllib3's timeouts bound each socket operation; this bounds the whole call
+            return await asyncio.wait_for(call, timeout + WALL_CLOCK_SLACK)
+        except TimeoutError:
+            raise Timeout(f"no complete answer within {timeout:g} s") from None
 
     def _request(
         self,
@@ -292,7 +313,7 @@ class KubeTransport:
                 header_params=header_params,
                 body=serial_body,
                 post_params=post_params,
-                _request_timeout=(min(5.0, timeout), timeout),
+                _request_timeout=timeout,  # urllib3.Timeout(total=…): connect and read share it
             )
             data = response.read()
         except kubernetes.client.exceptions.ApiException as exc:
