@@ -1,0 +1,87 @@
+"""`bot.queue.idle.busy_tasks`: what end-to-end tests wait on instead of sleeping.
+
+Work in flight is any task but the caller, a named resident and a connection between requests; a
+request being handled, a job and a listener still running after its ack all count."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from aiohttp import web
+
+from bot.queue.idle import busy_tasks
+
+
+async def test_a_quiet_loop_is_idle() -> None:
+    assert busy_tasks() == []
+
+
+async def test_a_running_job_is_busy_until_it_ends() -> None:
+    release = asyncio.Event()
+
+    async def job() -> None:
+        await release.wait()
+
+    task = asyncio.create_task(job(), name="job:check:r1")
+    await asyncio.sleep(0)  # the job starts
+    assert busy_tasks() == ["job:check:r1 (test_a_running_job_is_busy_until_it_ends.<locals>.job)"]
+    release.set()
+    await task
+    assert busy_tasks() == []
+
+
+async def test_a_resident_loop_is_not_work() -> None:
+    forever = asyncio.create_task(asyncio.Event().wait(), name="approval-sweeper")
+    other = asyncio.create_task(asyncio.Event().wait(), name="listener")
+    await asyncio.sleep(0)
+    try:
+        assert busy_tasks() == ["listener (Event.wait)"]
+        assert busy_tasks(resident_names={"approval-sweeper", "listener"}) == []
+    finally:
+        forever.cancel()
+        other.cancel()
+        await asyncio.gather(forever, other, return_exceptions=True)
+
+
+async def test_an_open_connection_between_requests_is_idle_and_a_request_in_flight_is_not() -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(_request: web.Request) -> web.Response:
+        entered.set()
+        await release.wait()
+        return web.Response(text="done")
+
+    async def fast(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/fast", fast)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url + "/fast") as response:  # the connection stays open (keep-alive)
+                assert await response.text() == "ok"
+            assert busy_tasks() == []
+
+            async def get_slow() -> str:
+                async with session.get(url + "/slow") as response:
+                    return await response.text()
+
+            pending = asyncio.create_task(get_slow(), name="client")
+            await entered.wait()
+            busy = busy_tasks()
+            assert len(busy) == 2, busy
+            assert f"client ({get_slow.__qualname__})" in busy
+            assert any(b.endswith(" (RequestHandler._handle_request)") for b in busy), busy
+            release.set()
+            assert await pending == "done"
+        assert busy_tasks() == []
+    finally:
+        release.set()
+        await runner.cleanup()
