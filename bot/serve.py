@@ -24,6 +24,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.escalation.pagerduty import PagerDutySettings
+from bot.queue.idle import busy_tasks
 from bot.queue.jobs import InProcessQueue, JobQueue
 from bot.remediation.flow import Remediation
 from bot.settings import ConfigError, Settings, load_settings
@@ -125,8 +126,13 @@ def build_web_app(app: AsyncApp, settings: Settings, queue: InProcessQueue) -> w
             {"ok": True, "mode": "socket" if settings.socket_mode else "http", "jobs": queue.running}
         )
 
+    async def idle(_request: web.Request) -> web.Response:
+        busy = busy_tasks()  # end-to-end tests wait for this instead of sleeping (bot.queue.idle)
+        return web.json_response({"idle": not busy, "busy": busy})
+
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/readyz", readyz)
+    web_app.router.add_get("/_idle", idle)
     return web_app
 
 
