@@ -7,6 +7,7 @@
     bot/escalation/   gather bundles, kubectl-format describe, the hand-off, PagerDuty
     bot/store/        Redis: approval and audit records, locks, de-duplication
     bot/queue/        the job queue (in-process without REDIS_URL)
+    bot/observability/  the correlation id, the measurements and /metrics, JSON logs, /readyz
     bot/sim/          the simulated cluster, and the source that offers it as `demo` / `sim:<name>`
     bot/cli.py        `calico-bot`: check, gather, escalate, serve, sim
     bot/serve.py      `calico-bot serve`: wires the Slack app (the only importer of handlers/)

@@ -2,7 +2,9 @@
 
 HTTP mode serves `/slack/events` (commands, events, interactivity) on aiohttp, behind
 `slack_request_guard` (timestamp, signature and shape checked before Bolt parses); Socket Mode
-(`SLACK_APP_TOKEN` set) connects out to Slack instead. Both serve `/healthz` and `/readyz`.
+(`SLACK_APP_TOKEN` set) connects out to Slack instead. Both serve `/healthz`, `/readyz` (Redis
+with `REDIS_URL` set, and the queue, must answer) and `/metrics`; every log line is JSON with the
+correlation id of the request in flight (`bot.observability`).
 Without `REDIS_URL` (the embedded default) jobs run in this process and state lives in memory:
 one replica only, which the start-up log says loudly.
 """
@@ -14,9 +16,9 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -24,7 +26,10 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.escalation.pagerduty import PagerDutySettings
-from bot.queue.idle import busy_tasks
+from bot.observability import correlation, measure
+from bot.observability.endpoints import QueueStats, add_probe_routes, slack_ack_timer
+from bot.observability.logs import configure_logging
+from bot.observability.readiness import Check
 from bot.queue.jobs import InProcessQueue, JobQueue
 from bot.remediation.flow import Remediation
 from bot.settings import ConfigError, Settings, load_settings
@@ -113,27 +118,65 @@ def slack_request_guard(
     return guard
 
 
-def build_web_app(app: AsyncApp, settings: Settings, queue: InProcessQueue) -> web.Application:
+def build_web_app(
+    app: AsyncApp, settings: Settings, queue: InProcessQueue, store: Store | None = None
+) -> web.Application:
     web_app = web.Application() if settings.socket_mode else app.web_app(path="/slack/events")
-    if not settings.socket_mode:  # bad requests are answered in one line before Bolt parses them
+    if not settings.socket_mode:
+        # outermost: the correlation id and the ack timing cover refusals too
+        web_app.middlewares.insert(0, slack_ack_timer(path="/slack/events"))
+        # bad requests are answered in one line before Bolt parses them
         web_app.middlewares.append(slack_request_guard(settings.signing_secret, path="/slack/events"))
-
-    async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
-    async def readyz(_request: web.Request) -> web.Response:
-        return web.json_response(
-            {"ok": True, "mode": "socket" if settings.socket_mode else "http", "jobs": queue.running}
-        )
-
-    async def idle(_request: web.Request) -> web.Response:
-        busy = busy_tasks()  # end-to-end tests wait for this instead of sleeping (bot.queue.idle)
-        return web.json_response({"idle": not busy, "busy": busy})
-
-    web_app.router.add_get("/healthz", healthz)
-    web_app.router.add_get("/readyz", readyz)
-    web_app.router.add_get("/_idle", idle)
+    add_probe_routes(
+        web_app,
+        checks=readiness_checks(store, queue),
+        queue_stats=lambda: _queue_stats(queue),
+        details=lambda: {"mode": "socket" if settings.socket_mode else "http", "jobs": queue.running},
+    )
     return web_app
+
+
+def readiness_checks(store: Store | None, queue: object) -> list[Check]:
+    """What `/readyz` asks: Redis (when configured) and the job queue."""
+    checks = [Check("queue", lambda: _queue_answers(queue))]
+    if store is not None:
+        checks.insert(0, Check("redis", store.ping))
+    return checks
+
+
+async def _queue_answers(queue: object) -> bool:
+    """A queue with a `ping()` (one on Redis) is asked; the in-process queue answers while this
+    process's event loop does, unless it was closed."""
+    ping = getattr(queue, "ping", None)
+    if callable(ping):
+        return bool(await ping())
+    return not getattr(queue, "closed", False)
+
+
+async def _queue_stats(queue: object) -> QueueStats:
+    """Depth and oldest age from a queue with `stats()`; the in-process queue has no waiting room
+    (every job starts at once), so its depth is 0."""
+    stats = getattr(queue, "stats", None)
+    if callable(stats):
+        result = await stats()
+        if isinstance(result, QueueStats):
+            return result
+    return QueueStats(depth=0, oldest_age_seconds=0.0)
+
+
+class ObservedSocketModeHandler(AsyncSocketModeHandler):
+    """Socket Mode with what `slack_ack_timer` gives HTTP mode: a fresh correlation chain with
+    Slack's id for each envelope, and the ack measured (received -> acknowledged over the socket)."""
+
+    async def handle(self, client: Any, req: Any) -> None:
+        payload = req.payload if isinstance(req.payload, dict) else {}
+        kind, slack_id = correlation.slack_ids(payload)
+        started = time.perf_counter()
+        with correlation.fresh(slack_id=slack_id):
+            try:
+                await super().handle(client, req)
+            finally:
+                measure.ack(kind, 200, time.perf_counter() - started)
 
 
 async def serve(settings: Settings) -> None:
@@ -149,17 +192,17 @@ async def serve(settings: Settings) -> None:
         log.warning("READ-ONLY MODE: every approved action is a dry run")
     queue = InProcessQueue()
     app, remediation = build_app(settings, queue, store)
-    runner = web.AppRunner(build_web_app(app, settings, queue), access_log=None)
+    runner = web.AppRunner(build_web_app(app, settings, queue, store), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else settings.port
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode, POST /slack/events"
-    print(f"calico-bot serving on http://{settings.host}:{port} ({mode})", file=sys.stderr, flush=True)
+    log.info("calico-bot serving on http://%s:%s (%s)", settings.host, port, mode)
 
     socket_handler = None
     if settings.socket_mode:
-        socket_handler = AsyncSocketModeHandler(app, settings.app_token)
+        socket_handler = ObservedSocketModeHandler(app, settings.app_token)
         await socket_handler.connect_async()
 
     sweeper = asyncio.create_task(_sweep_forever(remediation), name="approval-sweeper")
@@ -180,14 +223,12 @@ async def serve(settings: Settings) -> None:
 
 
 def run_serve() -> int:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(process="serve", env=os.environ)
     try:
         settings = load_settings(os.environ)
     except ConfigError as exc:
         for problem in exc.problems:
-            print(f"calico-bot: {problem}", file=sys.stderr)
+            log.error("calico-bot: %s", problem)
         return 2
     asyncio.run(serve(settings))
     return 0

@@ -33,20 +33,29 @@ TOP_OF_BOT = {
     "bot.settings",
 }
 """The modules directly in bot/ (the rest lives in its rooms): at most 8."""
-ROOMS = {"cluster", "escalation", "queue", "remediation", "sim", "slack", "store"}
+ROOMS = {"cluster", "escalation", "observability", "queue", "remediation", "sim", "slack", "store"}
 
 ALLOWED: dict[str, set[str]] = {
     "checks": set(),
     "bot": set(),
     "bot.clock": set(),
     "bot.redact": set(),
-    "bot.queue": set(),
+    "bot.observability": {"bot.redact"},
+    "bot.queue": {"bot.observability"},
     "bot.report": {"checks"},
-    "bot.cluster": {"checks", "bot.clock", "bot.redact"},
+    "bot.cluster": {"checks", "bot.clock", "bot.redact", "bot.observability"},
     "bot.store": {"checks", "bot.redact"},
     "bot.escalation": {"checks", "bot.clock", "bot.redact", "bot.cluster", "bot.store"},
     "bot.sim": {"checks", "bot.redact", "bot.cluster", "bot.escalation"},
-    "bot.slack": {"checks", "bot.clock", "bot.redact", "bot.cluster", "bot.store", "bot.escalation"},
+    "bot.slack": {
+        "checks",
+        "bot.clock",
+        "bot.redact",
+        "bot.cluster",
+        "bot.store",
+        "bot.escalation",
+        "bot.observability",
+    },
     "bot.remediation": {
         "checks",
         "bot.clock",
@@ -55,9 +64,18 @@ ALLOWED: dict[str, set[str]] = {
         "bot.escalation",
         "bot.slack",
         "bot.queue",
+        "bot.observability",
     },
     "bot.settings": {"checks", "bot.cluster", "bot.remediation", "bot.sim"},
-    "handlers": {"bot.clock", "bot.queue", "bot.store", "bot.slack", "bot.remediation", "bot.settings"},
+    "handlers": {
+        "bot.clock",
+        "bot.queue",
+        "bot.store",
+        "bot.slack",
+        "bot.remediation",
+        "bot.settings",
+        "bot.observability",
+    },
     "bot.serve": {
         "handlers",
         "bot.queue",
@@ -66,8 +84,17 @@ ALLOWED: dict[str, set[str]] = {
         "bot.slack",
         "bot.remediation",
         "bot.settings",
+        "bot.observability",
     },
-    "bot.cli": {"checks", "bot.cluster", "bot.escalation", "bot.report", "bot.sim", "bot.serve"},
+    "bot.cli": {
+        "checks",
+        "bot.cluster",
+        "bot.escalation",
+        "bot.report",
+        "bot.sim",
+        "bot.serve",
+        "bot.observability",
+    },
     "bot.__main__": {"bot.cli"},
 }
 """Room -> the rooms it may import. Read it bottom-up: the pure diagnosis, the cluster reader and
@@ -85,7 +112,16 @@ OWNERS = {
     "redis": ("bot.store.redis_store", "bot.queue"),
     "slack_sdk": ("bot.slack.api", "handlers"),
     "slack_bolt": ("bot.slack.api", "bot.serve", "handlers"),
-    "aiohttp": ("bot.sim", "bot.remediation.iks", "bot.serve", "bot.slack.api", "bot.escalation.pagerduty"),
+    "aiohttp": (
+        "bot.sim",
+        "bot.remediation.iks",
+        "bot.serve",
+        "bot.slack.api",
+        "bot.escalation.pagerduty",
+        "bot.observability.endpoints",
+    ),
+    "prometheus_client": ("bot.observability.metrics",),
+    "structlog": ("bot.observability.logs",),
 }
 CHECKS_MAY_IMPORT = {"msgspec", "checks"}
 
