@@ -7,6 +7,7 @@ in: `bot.cluster.sources`), collects, and diagnoses. Failures the user can act o
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from bot.cluster.collect import CollectOptions, collect
 from bot.cluster.kube import ClusterConfigError, ClusterNotFound, KubeTransport, resolve_cluster
 from bot.cluster.progress import Progress
 from bot.cluster.sources import ClusterAccess, OpenCluster
+from bot.observability import measure
 from checks.common import human_age
 from checks.diagnose import diagnose
 from checks.model import Diagnosis
@@ -118,16 +120,26 @@ async def run_check(
 async def check_open(
     cluster: OpenCluster, access: ClusterAccess, *, progress: Progress | None = None
 ) -> CheckResult:
-    """Collect and diagnose an opened cluster."""
-    snapshot = await collect(
-        cluster.transport,
-        cluster=cluster.name,
-        source=cluster.source,
-        collected_at=clock.utcnow(),
-        options=CollectOptions(timeout=access.timeout),
-        progress=progress,
-    )
-    return _judge(snapshot, server=cluster.server)
+    """Collect and diagnose an opened cluster (timed, with the situations found, in
+    `calico_bot_check_seconds` and `calico_bot_situations_total`)."""
+    started = time.perf_counter()
+    try:
+        snapshot = await collect(
+            cluster.transport,
+            cluster=cluster.name,
+            source=cluster.source,
+            collected_at=clock.utcnow(),
+            options=CollectOptions(timeout=access.timeout),
+            progress=progress,
+        )
+        result = _judge(snapshot, server=cluster.server)
+    except CheckFailed:
+        measure.check(cluster.source, "failed", time.perf_counter() - started)
+        raise
+    diagnosis = result.diagnosis
+    situations = dict.fromkeys(s.id.value for s in diagnosis.situations)
+    measure.check(cluster.source, diagnosis.verdict, time.perf_counter() - started, situations)
+    return result
 
 
 STALE_DATA_SECONDS = 600.0

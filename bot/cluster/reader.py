@@ -22,8 +22,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
-from bot.cluster.errors import NotFound, UnreadableResponse, api_error
+from bot.cluster.errors import NotFound, TransportError, UnreadableResponse, api_error
 from bot.cluster.kube import RawResponse
+from bot.observability import measure
 from checks.objects import ListMeta
 
 T = TypeVar("T")
@@ -99,18 +100,25 @@ class KubeReader:
         body: Any = None,
         content_type: str | None = None,
     ) -> RawResponse:
-        """One request; a success comes back as it was sent, anything else raises."""
-        response = await self.transport.request(
-            method,
-            path,
-            params=params,
-            accept=accept,
-            body=body,
-            content_type=content_type,
-            timeout=self.timeout,
-        )
+        """One request; a success comes back as it was sent, anything else raises (and is counted in
+        `calico_bot_api_errors_total{api="kubernetes"}` by its error type: a 404 too)."""
+        try:
+            response = await self.transport.request(
+                method,
+                path,
+                params=params,
+                accept=accept,
+                body=body,
+                content_type=content_type,
+                timeout=self.timeout,
+            )
+        except TransportError as exc:
+            measure.api_error("kubernetes", type(exc).__name__)
+            raise
         if not 200 <= response.status < 300:
-            raise api_error(response.status, response.body, response.reason)
+            error = api_error(response.status, response.body, response.reason)
+            measure.api_error("kubernetes", type(error).__name__)
+            raise error
         return response
 
     async def get(

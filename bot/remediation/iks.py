@@ -33,6 +33,7 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
+from bot.observability import measure
 from checks.objects import Node
 
 __all__ = [
@@ -582,6 +583,7 @@ class IksClient:
     def _error(self, status: int | None, message: str, *, code: str = "", incident_id: str = "") -> IksError:
         message = self._scrub(message)
         log.warning("IKS/IAM call failed: %s", message)
+        measure.api_error("iks", f"http_{status}" if status else "unreachable")
         return IksError(status, message, code=self._scrub(code), incident_id=self._scrub(incident_id))
 
     def _scrub(self, text: str) -> str:

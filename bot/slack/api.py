@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.observability import measure
 from bot.slack.blockkit import Message
 
 log = logging.getLogger(__name__)
@@ -101,9 +102,9 @@ class SlackPoster:
         try:
             response = await AsyncWebhookClient(url=response_url, timeout=10).send_dict(payload)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise SlackError("response_url", f"unreachable ({type(exc).__name__})") from None
+            raise failed("response_url", f"unreachable ({type(exc).__name__})") from None
         if response.status_code >= 300:
-            raise SlackError("response_url", f"HTTP {response.status_code}")
+            raise failed("response_url", f"HTTP {response.status_code}")
 
     async def usergroup_members(self, group: str) -> frozenset[str]:
         response = await self._call(
@@ -115,9 +116,16 @@ class SlackPoster:
         try:
             return await fn(**kwargs)
         except SlackApiError as exc:
-            raise SlackError(method, error_code(exc.response)) from None
+            raise failed(method, error_code(exc.response)) from None
         except (aiohttp.ClientError, TimeoutError) as exc:  # after the connection-error retries
-            raise SlackError(method, f"unreachable ({type(exc).__name__})") from None
+            raise failed(method, f"unreachable ({type(exc).__name__})") from None
+
+
+def failed(method: str, error: str) -> SlackError:
+    """The error of a failed call, counted in `calico_bot_api_errors_total{api="slack"}` by its code
+    (`not_in_channel`, `ratelimited`, `http_503`, `unreachable`)."""
+    measure.api_error("slack", error.split(" (")[0])
+    return SlackError(method, error)
 
 
 def error_code(response: Any) -> str:
