@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_dockerfile_copies_only_what_exists() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    sources = []
+    sources: list[str] = []
     for line in text.splitlines():
         match = re.match(r"\s*COPY\s+(?!--from)(.+)", line)
         if match:
@@ -113,14 +113,14 @@ def lock_problems(requirements: list[str], lock_text: str, *, direct_via: str | 
     or pinned outside its range, a pin without hashes, a direct dependency pyproject no longer has."""
     pins = parse_lock(lock_text)
     problems: list[str] = []
-    wanted = set()
+    wanted: set[str] = set()
     for raw in requirements:
         req = Requirement(raw)
-        name = canonicalize_name(req.name)
-        wanted.add(name)
-        if name not in pins:
+        wanted_name = canonicalize_name(req.name)
+        wanted.add(wanted_name)
+        if wanted_name not in pins:
             problems.append(f"{raw}: not in the lock")
-        for pin in pins.get(name, []):
+        for pin in pins.get(wanted_name, []):
             if not req.specifier.contains(pin.version, prereleases=True):
                 problems.append(f"{raw}: locked at {pin.version}, outside the range")
     for name, found in sorted(pins.items()):

@@ -235,7 +235,7 @@ def _api_path_templates(source: str) -> list[str]:
             pieces: list[str] = [re.escape(node.value)]
         elif isinstance(node, ast.JoinedStr):
             pieces = [
-                re.escape(v.value) if isinstance(v, ast.Constant) else "[^/]+"
+                re.escape(str(v.value)) if isinstance(v, ast.Constant) else "[^/]+"
                 for v in node.values
                 if isinstance(v, ast.Constant | ast.FormattedValue)
             ]

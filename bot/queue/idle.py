@@ -18,15 +18,17 @@ RESIDENT_NAMES = frozenset({"approval-sweeper"})
 
 RESIDENT_COROUTINES = frozenset(
     {
+        # `calico-bot serve` itself: the main task, waiting for a signal to stop
+        "bot.serve.serve",
         # aiohttp's per-connection loop: between requests it waits; each request runs as a task of its own
-        "RequestHandler.start",
+        "aiohttp.web_protocol.RequestHandler.start",
         # slack_sdk's Socket Mode client: the session monitor and the message receive/process loops
-        "SocketModeClient.monitor_current_session",
-        "SocketModeClient.receive_messages",
-        "SocketModeClient.process_messages",
+        "slack_sdk.socket_mode.aiohttp.SocketModeClient.monitor_current_session",
+        "slack_sdk.socket_mode.aiohttp.SocketModeClient.receive_messages",
+        "slack_sdk.socket_mode.aiohttp.SocketModeClient.process_messages",
     }
 )
-"""Coroutines (by qualified name) that wait for work rather than being work."""
+"""Coroutines (`module.qualified_name`) that wait for work rather than being work."""
 
 
 def busy_tasks(
@@ -39,7 +41,16 @@ def busy_tasks(
     for task in asyncio.all_tasks():
         if task is current or task.done() or task.get_name() in resident_names:
             continue
-        coroutine = getattr(task.get_coro(), "__qualname__", "?")
+        coroutine = coroutine_name(task)
         if coroutine not in resident_coroutines:
             busy.append(f"{task.get_name()} ({coroutine})")
     return sorted(busy)
+
+
+def coroutine_name(task: asyncio.Task[object]) -> str:
+    """`module.qualified_name` of the coroutine a task runs (`?` for one that is not a coroutine)."""
+    coro = task.get_coro()
+    qualname = str(getattr(coro, "__qualname__", "?"))
+    frame = getattr(coro, "cr_frame", None)
+    module = frame.f_globals.get("__name__") if frame is not None else None
+    return f"{module}.{qualname}" if module else qualname

@@ -73,7 +73,7 @@ def run_results(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return seen
 
 
-def count_reprs(monkeypatch: pytest.MonkeyPatch, cls: type) -> list[int]:
+def count_reprs(monkeypatch: pytest.MonkeyPatch, cls: type[object]) -> list[int]:
     calls: list[int] = []
     original: Callable[[object], str] = cls.__repr__
 

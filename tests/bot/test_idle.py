@@ -25,7 +25,9 @@ async def test_a_running_job_is_busy_until_it_ends() -> None:
 
     task = asyncio.create_task(job(), name="job:check:r1")
     await asyncio.sleep(0)  # the job starts
-    assert busy_tasks() == ["job:check:r1 (test_a_running_job_is_busy_until_it_ends.<locals>.job)"]
+    assert busy_tasks() == [
+        f"job:check:r1 ({__name__}.test_a_running_job_is_busy_until_it_ends.<locals>.job)"
+    ]
     release.set()
     await task
     assert busy_tasks() == []
@@ -36,7 +38,7 @@ async def test_a_resident_loop_is_not_work() -> None:
     other = asyncio.create_task(asyncio.Event().wait(), name="listener")
     await asyncio.sleep(0)
     try:
-        assert busy_tasks() == ["listener (Event.wait)"]
+        assert busy_tasks() == ["listener (asyncio.locks.Event.wait)"]
         assert busy_tasks(resident_names={"approval-sweeper", "listener"}) == []
     finally:
         forever.cancel()
@@ -77,8 +79,10 @@ async def test_an_open_connection_between_requests_is_idle_and_a_request_in_flig
             await entered.wait()
             busy = busy_tasks()
             assert len(busy) == 2, busy
-            assert f"client ({get_slow.__qualname__})" in busy
-            assert any(b.endswith(" (RequestHandler._handle_request)") for b in busy), busy
+            assert f"client ({__name__}.{get_slow.__qualname__})" in busy
+            assert any(b.endswith(" (aiohttp.web_protocol.RequestHandler._handle_request)") for b in busy), (
+                busy
+            )
             release.set()
             assert await pending == "done"
         assert busy_tasks() == []

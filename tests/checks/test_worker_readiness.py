@@ -12,11 +12,11 @@ import pytest
 
 from checks.diagnose import diagnose
 from checks.model import ActionKind, Severity, SituationId
-from checks.snapshot import Read, ReadError
+from checks.snapshot import Read, ReadError, Snapshot
 from tests.factories import NOW, calico_pod, lease, node, node_event, snapshot, unknown_node
 
 
-def _situations(snap):  # type: ignore[no-untyped-def]
+def _situations(snap: Snapshot) -> list[SituationId]:
     return [s.id for s in diagnose(snap, now=NOW).situations]
 
 

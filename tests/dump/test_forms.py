@@ -14,7 +14,9 @@ import gzip
 import json
 import shutil
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import yaml
@@ -46,7 +48,7 @@ def reference() -> Snapshot:
     return snapshot
 
 
-def _tar(source: Path, dest: Path, mode: str) -> Path:
+def _tar(source: Path, dest: Path, mode: Literal["w", "w:gz"]) -> Path:
     with tarfile.open(dest, mode) as archive:
         archive.add(source, arcname=source.name)
     return dest
@@ -56,9 +58,8 @@ def _pods(ns_dir: Path) -> list[str]:
     return [p["metadata"]["name"] for p in json.loads((ns_dir / "pods.json").read_text())["items"]]
 
 
-def _stream(render: object, *, first_separator: str = "", separator: str = "") -> str:
+def _stream(render: Callable[[object], str], *, first_separator: str = "", separator: str = "") -> str:
     """The stdout stream kubectl would print, with each List rendered by `render`."""
-    assert callable(render)
     out = first_separator + render(json.loads((DIR129 / "nodes.json").read_text()))
     for ns in STREAM_ORDER:
         for name in KUBECTL_FILES:
@@ -82,7 +83,7 @@ def test_stream_equals_directory(reference: Snapshot) -> None:
 
 @pytest.mark.parametrize(("name", "mode"), [("dump.tar.gz", "w:gz"), ("dump.tgz", "w:gz"), ("dump.tar", "w")])
 def test_archive_of_directory_equals_directory(
-    tmp_path: Path, reference: Snapshot, name: str, mode: str
+    tmp_path: Path, reference: Snapshot, name: str, mode: Literal["w", "w:gz"]
 ) -> None:
     result = load_dump(_tar(DIR129, tmp_path / name, mode), cluster="iks129")
     assert result.form == "archive"

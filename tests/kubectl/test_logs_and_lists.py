@@ -6,11 +6,11 @@ import pytest
 
 from bot.sim import scenario_names
 from bot.sim.generate import EVENTS, NODES, PODS
-from tests.kubectl.conftest import StartCluster
+from tests.kubectl.conftest import Cluster, StartCluster
 
 
-def calico_pod_on(c: object, node: str) -> str:
-    sim = c.sim  # type: ignore[attr-defined]
+def calico_pod_on(c: Cluster, node: str) -> str:
+    sim = c.sim
     return next(
         o.name
         for o in sim.store.objects(PODS, sim.scenario.calico_namespace)

@@ -23,7 +23,7 @@ async def test_kubeconfig_and_official_client(start_sim: StartSim, tmp_path: Pat
     assert path.stat().st_mode & 0o777 == 0o600
 
     def read() -> tuple[list[str], list[str], str, int]:
-        client: Any = kubernetes.config.new_client_from_config(config_file=str(path), context="demo-ctx")  # type: ignore[no-untyped-call]
+        client: Any = kubernetes.config.new_client_from_config(config_file=str(path), context="demo-ctx")
         try:
             core: Any = kubernetes.client.CoreV1Api(client)
             nodes = core.list_node(limit=2)
@@ -59,7 +59,7 @@ async def test_official_client_sees_api_errors(start_sim: StartSim, tmp_path: Pa
     sim.set_faults([{"route": "GET /api/v1/nodes", "status": 403}])
 
     def read() -> tuple[int, int]:
-        client: Any = kubernetes.config.new_client_from_config(  # type: ignore[no-untyped-call]
+        client: Any = kubernetes.config.new_client_from_config(
             config_file=str(path), context=sim.cluster_name
         )
         try:

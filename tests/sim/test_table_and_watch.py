@@ -84,10 +84,11 @@ async def test_watch_stream_and_expiry(start_sim: StartSim, http: aiohttp.Client
     assert "columnDefinitions" in first  # the headers only with the first event, as kube-apiserver does
     assert "columnDefinitions" not in second
     assert second["rows"][0]["cells"][1] == "Ready,SchedulingDisabled"
+    cordoned = sim.store.find(NODES, "", node)
+    assert cordoned is not None
     sim.store.history.extend(
-        Change(sim.store.next_rv(), "MODIFIED", sim.store.find(NODES, "", node))
-        for _ in range(sim.store.history.maxlen or 0)
-    )  # type: ignore[misc]
+        Change(sim.store.next_rv(), "MODIFIED", cordoned) for _ in range(sim.store.history.maxlen or 0)
+    )
     gone = await call(http, sim, "GET", "/api/v1/nodes", params={"watch": "1", "resourceVersion": rv})
     error = json.loads(gone.text.splitlines()[0])
     assert error["type"] == "ERROR"

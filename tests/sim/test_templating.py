@@ -71,7 +71,8 @@ mount: {$when: for_pod, name: token}
 u: [{name: a}, {$use: mount}]
 """
     out = filled(text, {"c": [1], "node": "10.0.0.1"})
-    assert list(out) == ["containers", "dns", "nodeName"]  # type: ignore[arg-type]
+    assert isinstance(out, dict)
+    assert list(out) == ["containers", "dns", "nodeName"]
     assert filled(text, {"for_pod": False}, "u") == [{"name": "a"}]
     assert filled(text, {"for_pod": True}, "u") == [{"name": "a"}, {"name": "token"}]
 
@@ -92,7 +93,8 @@ t:
       - {manager: labels, fieldsV1: {$fields: {metadata: {labels: '^ibm-cloud'}}}}
 """
     out = filled(text, {"zone": "dal10"})
-    managed = out["metadata"]["managedFields"]  # type: ignore[index]
+    assert isinstance(out, dict)
+    managed = out["metadata"]["managedFields"]
     assert managed[0]["fieldsV1"] == {
         "f:metadata": {".": {}, "f:labels": {".": {}, "f:kubernetes.io/os": {}}}
     }

@@ -77,14 +77,32 @@ class Bot:
             text = await response.text()
         return response.status, text, time.perf_counter() - started
 
+    async def idle(self) -> list[str]:
+        """The work still in flight in the bot (`GET /_idle`): empty once it has finished."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(self.url + "/_idle") as response,
+        ):
+            assert response.status == 200
+            answer = await response.json()
+        return [str(task) for task in answer["busy"]]
+
+    async def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait until the bot has no work in flight: every job, listener and Slack call of the
+        requests it answered has finished (what a test checks before asserting nothing happened)."""
+        deadline = time.monotonic() + timeout
+        while busy := await self.idle():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot was still busy after {timeout}s: {busy}")
+            await asyncio.sleep(0.02)
+
     async def command(self, text: str, **kwargs: object) -> tuple[int, str, float]:
         body = slash_command_body(text, response_url=self.fake.response_url("cmd"), **kwargs)  # type: ignore[arg-type]
         return await self.post(body, sign(body, SECRET, content_type=FORM))
 
 
-@asynccontextmanager
-async def serve_process(fake: FakeSlack, kubeconfig: Path, **extra_env: str) -> AsyncIterator[Bot]:
-    """`calico-bot serve` on 127.0.0.1:<free port>, talking to `fake`, reaching clusters by `kubeconfig`."""
+def bot_env(fake: FakeSlack, kubeconfig: Path, **extra_env: str) -> dict[str, str]:
+    """The environment of a `serve` or `worker` process of the tests."""
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env.update(
         SLACK_BOT_TOKEN="xoxb-e2e-test",
@@ -97,6 +115,23 @@ async def serve_process(fake: FakeSlack, kubeconfig: Path, **extra_env: str) -> 
     )
     env.pop("REDIS_URL", None)
     env.update(extra_env)
+    return env
+
+
+@asynccontextmanager
+async def serve_process(
+    fake: FakeSlack, kubeconfig: Path, *, worker: bool = True, **extra_env: str
+) -> AsyncIterator[Bot]:
+    """`calico-bot serve` on 127.0.0.1:<free port>, talking to `fake`, reaching clusters by `kubeconfig`.
+    With `REDIS_URL`, serve only enqueues: one `calico-bot worker` with the same environment runs the
+    jobs too (unless `worker=False`: the test starts its own)."""
+    env = bot_env(fake, kubeconfig, **extra_env)
+    if worker and env.get("REDIS_URL"):
+        async with worker_process(fake, kubeconfig, **extra_env), serve_process(
+            fake, kubeconfig, worker=False, **extra_env
+        ) as bot:
+            yield bot
+        return
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -153,3 +188,50 @@ async def flushed_redis(url: str) -> AsyncIterator[None]:
     finally:
         await client.flushdb()
         await client.aclose()
+
+
+@dataclass
+class Worker:
+    proc: asyncio.subprocess.Process
+    name: str
+    """The worker id it announced (its executions' owner)."""
+    lines: list[str]
+    """Its stderr so far."""
+
+
+@asynccontextmanager
+async def worker_process(fake: FakeSlack, kubeconfig: Path, **extra_env: str) -> AsyncIterator[Worker]:
+    """`calico-bot worker` taking jobs from `REDIS_URL` (with the environment `serve` gets)."""
+    env = bot_env(fake, kubeconfig, **extra_env)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "worker",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    name = ""
+    while not name:
+        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+        assert line, "calico-bot worker exited before taking jobs: " + "".join(lines[-20:])
+        lines.append(line)
+        match = re.search(r"calico-bot worker (\S+) taking jobs", line)
+        name = match.group(1) if match else ""
+    drain = asyncio.create_task(_keep(proc.stderr, lines))
+    try:
+        yield Worker(proc=proc, name=name, lines=lines)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), 40)
+        drain.cancel()
+
+
+async def _keep(stream: asyncio.StreamReader, lines: list[str]) -> None:
+    while line := await stream.readline():
+        lines.append(line.decode(errors="replace"))

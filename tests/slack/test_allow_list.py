@@ -82,9 +82,10 @@ def test_a_button_outside_the_allowed_channels_is_refused_audited_and_runs_nothi
     assert "only answers in <#C1>" in str(answer.payload.get("text"))
     assert answer.payload.get("replace_original") is False
 
-    assert bot.store is not None
-    bot.wait_until(lambda: bool(bot.run(bot.store.history(None))), what="the audit entry")
-    [entry] = bot.run(bot.store.history(None))
+    store = bot.store
+    assert store is not None
+    bot.wait_until(lambda: bool(bot.run(store.history(None))), what="the audit entry")
+    [entry] = bot.run(store.history(None))
     assert entry.kind == "refusal"
     assert entry.actor == "U02APR"
     assert OUTSIDE in entry.detail
@@ -94,7 +95,7 @@ def test_a_button_outside_the_allowed_channels_is_refused_audited_and_runs_nothi
     assert bot.queue.ids == []
     assert bot.fake.calls("chat.postMessage") == []
     assert bot.fake.calls("chat.update") == []
-    record = bot.run(bot.store.get(approval.id))
+    record = bot.run(store.get(approval.id))
     assert record is not None
     assert record.state == ApprovalState.PENDING
     assert bot.tracebacks() == []
@@ -111,9 +112,10 @@ def test_a_command_and_a_mention_outside_are_refused_and_audited(bot: InProcessB
     [ephemeral] = bot.run(bot.fake.wait_for("chat.postEphemeral", timeout=10))
     assert ephemeral.params["user"] == "U3"
     assert "only answers in <#C1>" in ephemeral.params["text"]
-    assert bot.store is not None
-    bot.wait_until(lambda: len(bot.run(bot.store.history(None))) >= 2, what="two audit entries")
-    entries = bot.run(bot.store.history("rem"))
+    store = bot.store
+    assert store is not None
+    bot.wait_until(lambda: len(bot.run(store.history(None))) >= 2, what="two audit entries")
+    entries = bot.run(store.history("rem"))
     assert {e.actor for e in entries} == {"U1", "U3"}
     assert all(e.kind == "refusal" and OUTSIDE in e.detail for e in entries)
     bot.settle()

@@ -56,15 +56,23 @@ async def test_slash_command_check_end_to_end(bot: Bot) -> None:
     assert "<@U1>" in str(posted[0].params["text"]) + str(posted[0].params.get("blocks"))
     await _wait_for_card(bot.fake, timeout=60)
     final = bot.fake.calls("chat.update")[-1]
-    assert final.params["ts"] == posted[0].params.get("ts") or final.params["ts"]
-    assert "calico-bad-on-few-workers" in str(final.params) or "CrashLoopBackOff" in str(final.params)
+    checking_ts = next(
+        ts for (channel, ts), message in bot.fake.messages.items() if "thread_ts" not in message
+    )
+    assert (final.params["channel"], final.params["ts"]) == (
+        "C1",
+        checking_ts,
+    )  # the "checking…" post, edited
+    assert "calico-bad-on-few-workers" in str(final.params["text"])
+    assert "CrashLoopBackOff" in str(final.params["text"])
     await bot.fake.wait_for_upload(timeout=20)
     threaded = [c for c in bot.fake.calls("chat.postMessage") if c.params.get("thread_ts")]
     assert threaded, "details go into the thread"
     # the scenario's logs carry a canary credential: it must appear in no Slack call nor upload
     assert "already using the IPv4 address" in str([c.params for c in bot.fake.calls()])
     assert CANARY not in str([c.params for c in bot.fake.calls()])
-    assert all(CANARY.encode() not in upload.content for upload in bot.fake.uploads.values())
+    assert bot.fake.uploads
+    assert all(CANARY.encode() not in (upload.content or b"") for upload in bot.fake.uploads.values())
 
 
 async def _wait_for_card(fake: FakeSlack, timeout: float) -> None:
@@ -98,7 +106,7 @@ async def test_unsigned_requests_are_rejected_and_do_nothing(bot: Bot, attack: s
         body = body.replace(b"sim-50", b"prod-1")
     status, _text, _seconds = await bot.post(body, headers)
     assert status == 401
-    await asyncio.sleep(0.5)
+    await bot.wait_idle()
     assert [c.method for c in bot.fake.calls() if c.method != "auth.test"] == []
 
 
@@ -115,7 +123,7 @@ async def test_retried_event_and_replayed_command_check_once(bot: Bot) -> None:
         status, _text, _s = await bot.post(command, command_headers)
         assert status == 200
     await bot.fake.wait_for("chat.postMessage", count=2, timeout=10)
-    await asyncio.sleep(1.0)
+    await bot.wait_idle(timeout=120)  # both checks finished: nothing more can be posted
     checking = [c for c in bot.fake.calls("chat.postMessage") if not c.params.get("thread_ts")]
     assert len(checking) == 2  # one for the event, one for the command
 
@@ -144,7 +152,7 @@ async def test_channel_outside_the_allow_list_is_refused(bot: Bot) -> None:
     assert status == 200
     assert "only answers in" in text
     assert "<#C1>" in text
-    await asyncio.sleep(0.3)
+    await bot.wait_idle()
     assert bot.fake.calls("chat.postMessage") == []
 
 
@@ -156,7 +164,7 @@ async def test_usage_is_ephemeral_and_starts_nothing(bot: Bot, text: str, expect
     status, body, _s = await bot.command(text)
     assert status == 200
     assert expected in body
-    await asyncio.sleep(0.3)
+    await bot.wait_idle()
     assert bot.fake.calls("chat.postMessage") == []
 
 
@@ -173,7 +181,7 @@ async def test_the_bot_ignores_its_own_messages(bot: Bot) -> None:
     body = app_mention_body("<@UBOT> check sim-50", user="UBOT", channel="C1")
     status, _text, _s = await bot.post(body, sign(body, SECRET, content_type="application/json"))
     assert status == 200
-    await asyncio.sleep(1.0)
+    await bot.wait_idle()
     assert bot.fake.calls("chat.postMessage") == []
 
 
@@ -238,10 +246,13 @@ async def test_gather_uploads_the_bundle_into_slack(bot: Bot) -> None:
     assert status == 200
     uploads = await bot.fake.wait_for_upload(timeout=30)
     upload = uploads[0]
+    assert upload.filename is not None
     assert upload.filename.endswith(".tar.gz")
+    assert upload.content is not None
     with tarfile.open(fileobj=io.BytesIO(upload.content), mode="r:gz") as archive:
         names = [m.name.split("/", 1)[1] for m in archive.getmembers()]
-        content = b"".join(archive.extractfile(m).read() for m in archive.getmembers())  # type: ignore[union-attr]
+        files = [archive.extractfile(m) for m in archive.getmembers()]
+        content = b"".join(f.read() for f in files if f is not None)
     assert "summary.txt" in names
     assert "describe-node-10.188.156.137.txt" in names
     assert any(n.endswith("-calico-node-previous.log") for n in names)

@@ -6,19 +6,24 @@ import asyncio
 import json
 import time
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -39,8 +44,8 @@ from tests.slack.signing import (
 )
 
 
-def web(fake: FakeSlack, **kwargs: object) -> AsyncWebClient:
-    return AsyncWebClient(token="xoxb-test", base_url=fake.api_url, **kwargs)  # type: ignore[arg-type]
+def web(fake: FakeSlack, retry_handlers: list[AsyncRetryHandler] | None = None) -> AsyncWebClient:
+    return AsyncWebClient(token="xoxb-test", base_url=fake.api_url, retry_handlers=retry_handlers)
 
 
 # ---------------------------------------------------------------------- Web API
@@ -269,12 +274,12 @@ async def test_response_url_allows_five_uses(fake_slack: FakeSlack) -> None:
 async def test_socket_mode_client_receives_envelope_and_acks(fake_slack: FakeSlack) -> None:
     received: list[SocketModeRequest] = []
 
-    async def on_request(client: SocketModeClient, req: SocketModeRequest) -> None:
+    async def on_request(client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
         received.append(req)
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
     client = SocketModeClient(app_token="xapp-1-test", web_client=web(fake_slack))
-    client.socket_mode_request_listeners.append(on_request)  # type: ignore[arg-type]
+    client.socket_mode_request_listeners.append(on_request)
     try:
         await asyncio.wait_for(client.connect(), timeout=5)
         envelope = socket_envelope(app_mention_event("diag cluster-1"), envelope_id="e1")
@@ -358,23 +363,23 @@ async def test_bolt_accepts_signed_bodies(fake_slack: FakeSlack, signer: Signer)
     mentioned = asyncio.Event()
 
     @app.command("/calico")
-    async def on_command(ack, command) -> None:  # type: ignore[no-untyped-def]
+    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         seen.append(f"command:{command['text']}")
         await ack("on it")
 
     @app.action("approve")
-    async def on_approve(ack, action, respond) -> None:  # type: ignore[no-untyped-def]
+    async def on_approve(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
         seen.append(f"action:{action['value']}")
         await ack()
         await respond(text="approved", replace_original=True)
 
     @app.event("app_mention")
-    async def on_mention(event) -> None:  # type: ignore[no-untyped-def]
+    async def on_mention(event: dict[str, Any]) -> None:
         seen.append(f"mention:{event['text']}")
         mentioned.set()
 
     async def dispatch(body: bytes, ctype: str, timestamp: int | None = None) -> int:
-        headers = signer.sign(body, timestamp, content_type=ctype)
+        headers: dict[str, str | Sequence[str]] = {**signer.sign(body, timestamp, content_type=ctype)}
         resp = await app.async_dispatch(AsyncBoltRequest(body=body.decode(), headers=headers))
         return resp.status
 
@@ -421,10 +426,10 @@ async def test_subprocess_mode_records_and_serves_calls(tmp_path: Path) -> None:
         # Socket Mode against the child: envelopes pushed over HTTP, acks read back over HTTP.
         sm = SocketModeClient(app_token="xapp-1-test", web_client=client)
 
-        async def ack(c: SocketModeClient, req: SocketModeRequest) -> None:
+        async def ack(c: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
             await c.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
-        sm.socket_mode_request_listeners.append(ack)  # type: ignore[arg-type]
+        sm.socket_mode_request_listeners.append(ack)
         try:
             await asyncio.wait_for(sm.connect(), timeout=5)
             proc.push_envelope(socket_envelope(app_mention_event("hi"), envelope_id="p1"))

@@ -20,10 +20,10 @@ from bot.sim.source import SIMULATED
 from bot.slack.api import SlackPoster, make_client
 from bot.store.records import ApprovalState
 from bot.store.redis_store import Store
+from tests.redis_keys import REDIS_URL, isolated_prefix
 from tests.slack.fake_slack import FakeSlack
-from tests.slack.processes import approval_id_of, flushed_redis
+from tests.slack.processes import approval_id_of
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
@@ -36,9 +36,10 @@ class Clock:
 
 
 @pytest.fixture
-async def redis_db() -> AsyncIterator[None]:
-    async with flushed_redis(REDIS_URL):
-        yield
+async def prefix() -> AsyncIterator[str]:
+    """This test's own Redis keys (deleted afterwards)."""
+    async with isolated_prefix("remediation-flow") as name:
+        yield name
 
 
 def remediation(store: Store, fake: FakeSlack, clock: Clock, queue: InProcessQueue) -> Remediation:
@@ -70,9 +71,9 @@ async def request_cordon(flow: Remediation, fake: FakeSlack) -> str:
     return approval_id_of(card)
 
 
-async def test_a_late_click_is_refused_audited_and_the_card_expires(redis_db: None) -> None:
+async def test_a_late_click_is_refused_audited_and_the_card_expires(prefix: str) -> None:
     clock, queue = Clock(), InProcessQueue()
-    async with FakeSlack() as fake, Store(REDIS_URL) as store:
+    async with FakeSlack() as fake, Store(REDIS_URL, prefix=prefix) as store:
         flow = remediation(store, fake, clock, queue)
         approval_id = await request_cordon(flow, fake)
         clock.now = T0 + timedelta(minutes=16)
@@ -92,11 +93,11 @@ async def test_a_late_click_is_refused_audited_and_the_card_expires(redis_db: No
         await queue.close()
 
 
-async def test_redis_down_at_approval_then_back(redis_db: None) -> None:
+async def test_redis_down_at_approval_then_back(prefix: str) -> None:
     clock, queue = Clock(), InProcessQueue()
     async with (
         FakeSlack() as fake,
-        Store(REDIS_URL) as store,
+        Store(REDIS_URL, prefix=prefix) as store,
         Store("redis://:s3cretpw@127.0.0.1:1/0") as down,
     ):
         approval_id = await request_cordon(remediation(store, fake, clock, queue), fake)
@@ -120,9 +121,9 @@ async def test_redis_down_at_approval_then_back(redis_db: None) -> None:
         assert record.state == ApprovalState.SUCCEEDED, record.result
 
 
-async def test_the_sweeper_expires_undecided_requests_and_updates_their_cards(redis_db: None) -> None:
+async def test_the_sweeper_expires_undecided_requests_and_updates_their_cards(prefix: str) -> None:
     clock, queue = Clock(), InProcessQueue()
-    async with FakeSlack() as fake, Store(REDIS_URL) as store:
+    async with FakeSlack() as fake, Store(REDIS_URL, prefix=prefix) as store:
         flow = remediation(store, fake, clock, queue)
         approval_id = await request_cordon(flow, fake)
         assert await flow.sweep_expired() == 0  # not due yet

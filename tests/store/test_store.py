@@ -36,7 +36,9 @@ EXECUTING = {ApprovalState.EXECUTING}
 async def raw() -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:
-        await client.ping()
+        pong = client.ping()  # typed `Awaitable[bool] | bool` by some redis-py releases
+        assert isinstance(pong, Awaitable)
+        await pong
     except Exception as exc:  # a missing Redis is a failure, not a skip
         pytest.fail(f"these tests need a Redis at {REDIS_URL}: {exc}")
     yield client
