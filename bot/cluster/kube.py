@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextvars
 import http.client
 import os
 import threading
@@ -274,8 +275,17 @@ class KubeTransport:
         timeout: float = 20.0,
     ) -> RawResponse:
         loop = asyncio.get_running_loop()
-        call = loop.run_in_executor(
-            executor(), self._request, method, path, list(params), accept, body, content_type, timeout
+        call = loop.run_in_executor(  # in the caller's context: its log lines keep the correlation id
+            executor(),
+            contextvars.copy_context().run,
+            self._request,
+            method,
+            path,
+            list(params),
+            accept,
+            body,
+            content_type,
+            timeout,
         )
         try:  # urllib3's timeouts bound each socket operation; this bounds the whole call
             return await asyncio.wait_for(call, timeout + WALL_CLOCK_SLACK)
