@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot.queue.idle import busy_tasks
 from bot.queue.jobs import InProcessQueue, JobFn
 from bot.serve import build_app, build_web_app
 from bot.settings import load_settings
@@ -165,13 +166,17 @@ class InProcessBot:
         return self.post(body, sign(body, SECRET, content_type=JSON))
 
     def settle(self, timeout: float = 30.0) -> None:
-        """Wait until every job handed to the queue has finished."""
+        """Wait until the bot is idle: no request, listener, job or Slack call in flight on its loop
+        (`bot.queue.idle`), so what has not happened by then will not happen."""
 
-        async def drained() -> None:
-            while self.queue.running:  # noqa: ASYNC110 - a test polling the queue
+        async def idle() -> None:
+            deadline = time.monotonic() + timeout
+            while busy := busy_tasks():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the bot was still busy after {timeout}s: {busy}")
                 await asyncio.sleep(0.01)
 
-        self.run(drained(), timeout=timeout)
+        self.run(idle(), timeout=timeout + 5)
 
     def wait_until(self, ready: Callable[[], bool], timeout: float = 10.0, what: str = "a condition") -> None:
         """Poll `ready` from the calling thread (it may use `run`) until it is true."""
