@@ -20,6 +20,7 @@ from checks.common import (
     human_age,
     network_not_ready,
     node_label,
+    node_line,
     unreachable_nodes,
     worker_ladder,
 )
@@ -68,6 +69,7 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
             evidence.append(condition_line(unavailable, now))
         if not evidence:
             continue
+        evidence.insert(0, node_line(node, now))
         pod = calico_pod_on(snapshot, node.name)
         objects = [ObjRef(kind="Node", name=node.name)]
         if pod is not None:

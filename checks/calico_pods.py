@@ -27,7 +27,7 @@ from datetime import datetime
 
 from checks.catalog import BY_ID, Scope
 from checks.common import age, clip, event_line, grouped_event_lines, human_age, unreachable_nodes
-from checks.logscan import LogHit, error_lines, last_words, level_of, line_time, scan, scan_message
+from checks.logscan import RANK, LogHit, error_lines, last_words, level_of, line_time, scan, scan_message
 from checks.model import Severity
 from checks.objects import ContainerStatus, Event, Pod
 from checks.signals import BAD_WAITING, IMAGE_PULL, ProbeReading, read_probe, suspicious_interface
@@ -328,6 +328,7 @@ def _pod_trouble(snapshot: Snapshot, pod: Pod, now: datetime) -> PodTrouble | No
         reading.warning.append((f"not Ready yet ({pod.display_status()})", ""))
     if not reading.critical:
         _looks_fine_but(reading, pod, recent, worker_hits, hits)
+        _errors_while_ready(reading, pod, logs, hits)
     if reading.critical:
         kind, severity, chosen = FAILING, Severity.CRITICAL, reading.critical
     elif reading.warning:
@@ -433,6 +434,26 @@ def _container(
         )
     if len(reading.critical) > failing_before:
         reading.failing_containers.append(name)
+
+
+def _errors_while_ready(
+    reading: _Reading, pod: Pod, logs: Sequence[ContainerLog], hits: Sequence[LogHit]
+) -> None:
+    """ERROR and FATAL lines in the current log of a pod that looks fine, written after it last
+    turned Ready, count (issue #9: "FATAL/ERROR log lines always count"); lines a catalogued cause
+    reports elsewhere (Typha, the BGP secret, MTU, IPAM) are left to that finding."""
+    ready_since = _ready_since(pod)
+    elsewhere = {h.line for h in hits if BY_ID[h.signature].scope not in (Scope.WORKER, Scope.INFO)}
+    for log in logs:
+        if log.previous:
+            continue
+        for line in error_lines(log.text, limit=2, min_rank=RANK["error"]):
+            written = line_time(line)
+            if line in elsewhere or (
+                ready_since is not None and written is not None and written < ready_since
+            ):
+                continue
+            reading.running.append(("errors in its log", f"log {log.container}: {line}"))
 
 
 def _looks_fine_but(

@@ -94,6 +94,21 @@ def grouped_event_lines(events: Iterable[Event], now: datetime, *, limit: int = 
     return lines
 
 
+def node_line(node: Node, now: datetime) -> str:
+    """`node master1: NotReady, age 30d, kubelet v1.16.0` — a worker as `kubectl get nodes` shows it."""
+    ready = node.condition("Ready")
+    status = "Ready" if ready is not None and ready.status == "True" else "NotReady"
+    if node.spec.unschedulable:
+        status += ",SchedulingDisabled"
+    created = age(node.metadata.creation_timestamp, now)
+    parts = [status]
+    if created is not None:
+        parts.append(f"age {human_age(created)}")
+    if node.status.node_info.kubelet_version:
+        parts.append(f"kubelet {node.status.node_info.kubelet_version}")
+    return f"node {node.name}: {', '.join(parts)}"
+
+
 def node_label(node: Node) -> str:
     """`10.1.2.3 (dal10, pool default)`: how a worker is named in a finding."""
     where = ", ".join(p for p in (node.zone, f"pool {node.worker_pool}" if node.worker_pool else "") if p)

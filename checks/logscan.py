@@ -95,26 +95,38 @@ def quote(line: str) -> str:
 
 
 def error_lines(text: str, *, limit: int = 3, min_rank: int = 1) -> list[str]:
-    """The last `limit` distinct lines at warning level or worse (errors and fatals preferred), in log order."""
-    chosen: dict[str, tuple[int, int, str]] = {}
+    """Up to `limit` distinct lines at warning level or worse, in log order: the first of them (the
+    root cause often comes first) and the last ones (what it died of). Errors and fatals are
+    preferred; warnings fill in only when there are fewer of those."""
+    first: dict[str, tuple[int, int, str]] = {}
+    last: dict[str, tuple[int, int, str]] = {}
     for index, raw in enumerate(text.splitlines()):
         line = raw[:MAX_LINE].strip()
         if not line:
             continue
         rank = RANK[level_of(line)]
         if rank >= min_rank:
-            chosen[normalise(line)] = (rank, index, line)
-    if not chosen:
+            key = normalise(line)
+            first.setdefault(key, (rank, index, line))
+            last[key] = (rank, index, line)
+    if not last:
         return []
-    best = max(rank for rank, _i, _l in chosen.values())
-    # the worst level present first; warnings only when there is nothing worse
-    picked = [entry for entry in chosen.values() if entry[0] == best]
-    if len(picked) < limit:
-        picked += sorted((e for e in chosen.values() if e[0] < best), key=lambda e: e[1])[
-            -(limit - len(picked)) :
-        ]
-    picked.sort(key=lambda e: e[1])
-    return [quote(line) for _rank, _index, line in picked[-limit:]]
+    best = max(rank for rank, _i, _l in last.values())
+    worst = [key for key, entry in last.items() if entry[0] == best]
+    serious = [key for key, entry in last.items() if entry[0] >= min(best, RANK["error"])]
+    keys: list[str] = []
+    if worst:
+        keys.append(min(serious, key=lambda k: first[k][1]))  # the first error: often the root cause
+        keys += (
+            sorted((k for k in worst if k != keys[0]), key=lambda k: last[k][1])[-(limit - 1) :]
+            if limit > 1
+            else []
+        )
+    if len(keys) < limit:
+        milder = sorted((k for k in last if last[k][0] < best and k not in keys), key=lambda k: last[k][1])
+        keys += milder[-(limit - len(keys)) :]
+    ordered = sorted(dict.fromkeys(keys), key=lambda k: first[k][1] if k == keys[0] else last[k][1])
+    return [quote(last[k][2] if k != keys[0] else first[k][2]) for k in ordered[:limit]]
 
 
 _TRACE = re.compile(

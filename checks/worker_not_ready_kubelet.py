@@ -20,6 +20,7 @@ from checks.common import (
     human_age,
     network_not_ready,
     node_label,
+    node_line,
     unreachable_nodes,
 )
 from checks.model import Finding, ObjRef, RunbookSection, Severity, SituationId
@@ -42,7 +43,8 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
     down_names = {n.name for n in down}
     for node in down:
         ready = node.condition("Ready")
-        evidence = [condition_line(ready, now)] if ready is not None else []
+        evidence = [node_line(node, now)]
+        evidence += [condition_line(ready, now)] if ready is not None else []
         taints = [f"taint {t.key}:{t.effect}" for t in node.spec.taints if t.key == UNREACHABLE_TAINT]
         evidence += taints
         lease = snapshot.lease(node.name)
@@ -104,7 +106,7 @@ def _not_ready_for_other_reasons(snapshot: Snapshot, now: datetime, skip: set[st
                     :300
                 ],
                 detail=f"The kubelet reports the worker NotReady for a reason of its own, not Calico's: {WORKER_DOCS}.",
-                evidence=(condition_line(ready, now),),
+                evidence=(node_line(node, now), condition_line(ready, now)),
                 objects=(ObjRef(kind="Node", name=node.name),),
                 runbook_section=RunbookSection.WORKER_READY.value,
             )

@@ -421,7 +421,8 @@ def log_requests(snapshot: Snapshot, *, max_pods: int, sample: int = MAX_SAMPLED
     The request count stays bounded whatever the cluster's size.
     """
     pods = [p for p in snapshot.pods if p.component in (CALICO_NODE, CALICO_TYPHA, CALICO_KUBE_CONTROLLERS)]
-    bad = sorted((p for p in pods if _is_bad(p)), key=lambda p: (-p.restart_count, p.name))
+    operator = [p for p in snapshot.component_pods(TIGERA_OPERATOR) if _is_bad(p)]
+    bad = sorted((p for p in [*pods, *operator] if _is_bad(p)), key=lambda p: (-p.restart_count, p.name))
     requests: list[LogRequest] = []
     for pod in bad[:max_pods]:
         requests += _failing_containers(pod)
@@ -441,7 +442,7 @@ def log_requests(snapshot: Snapshot, *, max_pods: int, sample: int = MAX_SAMPLED
                 LogRequest(pod.namespace, pod.name, _main(pod, component), False, SAMPLE_TAIL_LINES)
             )
     if _operator_has_something_to_say(snapshot):
-        for pod in snapshot.component_pods(TIGERA_OPERATOR)[:2]:
+        for pod in [p for p in snapshot.component_pods(TIGERA_OPERATOR) if p.name not in bad_names][:2]:
             requests.append(
                 LogRequest(pod.namespace, pod.name, _main(pod, TIGERA_OPERATOR), False, LOG_TAIL_LINES)
             )

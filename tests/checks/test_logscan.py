@@ -35,7 +35,7 @@ def test_level_of_every_format(line: str, level: str) -> None:
     assert level_of(line) == level
 
 
-def test_error_lines_prefer_the_worst_level_and_keep_log_order() -> None:
+def test_error_lines_give_the_first_error_and_the_worst_last_in_log_order() -> None:
     text = "\n".join(
         [
             "2024-01-01 00:00:01.000 [WARNING][1] a.go 1: first warning",
@@ -46,8 +46,13 @@ def test_error_lines_prefer_the_worst_level_and_keep_log_order() -> None:
         ]
     )
     assert error_lines(text, limit=2) == [
+        "2024-01-01 00:00:02.000 [ERROR][1] a.go 2: the error",  # its first occurrence: the root cause
+        "2024-01-01 00:00:04.000 [FATAL][1] a.go 4: the fatal",  # what it died of
+    ]
+    assert error_lines(text, limit=3) == [
+        "2024-01-01 00:00:01.000 [WARNING][1] a.go 1: first warning",
+        "2024-01-01 00:00:02.000 [ERROR][1] a.go 2: the error",
         "2024-01-01 00:00:04.000 [FATAL][1] a.go 4: the fatal",
-        "2024-01-01 00:00:05.000 [ERROR][1] a.go 2: the error",
     ]
     assert error_lines("2024-01-01 00:00:03.000 [INFO][1] a.go 3: noise") == []
 
