@@ -333,9 +333,11 @@ class KubeTransport:
                     body=(exc.body or b"") if isinstance(exc.body, bytes) else str(exc.body or "").encode(),
                     reason=str(exc.reason),
                 )
-            raise TransportError(_first_line(str(exc.reason or exc))) from None
+            raise TransportError(
+                f"{_first_line(str(exc.reason or exc))} (API server {self.server})"
+            ) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise _no_answer(exc) from None
+            raise _no_answer(exc, server=self.server) from None
         return RawResponse(
             status=int(response.status), body=bytes(data or b""), reason=str(response.reason or "")
         )
@@ -362,8 +364,10 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         todo += [c for c in (current.__cause__, current.__context__) if c is not None]
 
 
-def _no_answer(exc: BaseException) -> TransportError:
-    """The TransportError for a call that got no HTTP answer, by the types of what went wrong."""
+def _no_answer(exc: BaseException, *, server: str = "") -> TransportError:
+    """The TransportError for a call that got no HTTP answer, by the types of what went wrong; any
+    other failure (TLS, a reset) in urllib3's words, with the server it was talking to (the log
+    needs it; what reaches a channel hides it: `bot.slack.disclosure`)."""
     import urllib3
 
     causes = list(_causes(exc))
@@ -375,7 +379,8 @@ def _no_answer(exc: BaseException) -> TransportError:
     connecting = isinstance(exc, urllib3.exceptions.NewConnectionError)  # a subclass of ConnectTimeoutError
     if not connecting and any(isinstance(c, (urllib3.exceptions.TimeoutError, TimeoutError)) for c in causes):
         return Timeout("timed out")
-    return TransportError(_first_line(str(exc)))
+    where = f" (API server {server})" if server else ""
+    return TransportError(_first_line(str(exc)) + where)
 
 
 def _first_line(text: str) -> str:
