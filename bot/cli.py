@@ -123,6 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=_cmd_serve)
 
+    worker = sub.add_parser(
+        "worker",
+        help="run queued jobs from Redis (checks, gathers, approved actions, sweeps); same environment as serve",
+        description="Run the jobs that `serve` replicas put on the Redis queue (REDIS_URL). SIGTERM: stop "
+        "taking jobs, let running ones finish (CALICO_BOT_SHUTDOWN_SECONDS), hand the rest back, exit 0.",
+    )
+    worker.set_defaults(func=_cmd_worker)
+
     # Its options belong to bot.sim.cli, which loads the simulator (aiohttp's server): they are
     # parsed by _sim_parser() in main(), so no other subcommand pays for that import.
     sim = sub.add_parser(
@@ -286,6 +294,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from bot.serve import run_serve
 
     return run_serve()
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from bot.worker.process import run_worker
+
+    return run_worker()
 
 
 def _simulated_scenarios() -> ClusterSource:

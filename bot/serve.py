@@ -25,16 +25,18 @@ from aiohttp.typedefs import Middleware
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.escalation.pagerduty import PagerDutySettings
 from bot.observability import correlation, measure
 from bot.observability.endpoints import QueueStats, add_probe_routes, slack_ack_timer
 from bot.observability.logs import configure_logging
 from bot.observability.readiness import Check
+from bot.queue.idle import busy_tasks
 from bot.queue.jobs import InProcessQueue, JobQueue
+from bot.queue.redis_queue import RedisJobQueue
 from bot.remediation.flow import Remediation
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack.api import SlackPoster, make_client
-from bot.store.redis_store import Store, StoreUnavailable
+from bot.store.redis_store import Store
+from bot.worker.wiring import store_for, wire
 from handlers.http_guard import refusal_of
 from handlers.slack import Deps, register
 
@@ -44,49 +46,20 @@ log = logging.getLogger("calico-bot")
 def build_app(
     settings: Settings, queue: JobQueue, store: Store | None = None
 ) -> tuple[AsyncApp, Remediation | None]:
+    """The Slack app, and every job kind registered on `queue` (`bot.worker.wiring`): the embedded
+    in-process queue runs them here; the Redis queue leaves them to `calico-bot worker`."""
     client = make_client(token=settings.bot_token, api_url=settings.api_url)
     app = AsyncApp(
         client=client,
         signing_secret=settings.signing_secret or "socket-mode-has-no-signing-secret",
         request_verification_enabled=not settings.socket_mode,
     )
-    slack = SlackPoster(client)
-    remediation = None
-    if store is not None:
-        remediation = Remediation(
-            store=store,
-            slack=slack,
-            policy=settings.policy,
-            access=settings.access,
-            queue=queue,
-            group_members=slack.usergroup_members,
-            read_only=settings.read_only,
-            iks=settings.iks,
-            deadlines=settings.verify_deadlines,
-            max_not_ready_share=settings.max_not_ready_share,
-            pagerduty=PagerDutySettings.from_env(os.environ),
-        )
-    register(app, Deps(settings=settings, queue=queue, slack=slack, seen_events={}, remediation=remediation))
-    return app, remediation
-
-
-SWEEP_SECONDS = 30.0
-
-
-async def _sweep_forever(remediation: Remediation | None) -> None:
-    """Every SWEEP_SECONDS, expire the approval requests nobody decided in time (cards say so)."""
-    if remediation is None:
-        return
-    while True:
-        await asyncio.sleep(SWEEP_SECONDS)
-        try:
-            swept = await remediation.sweep_expired()
-            if swept:
-                log.info("expired %d approval request(s)", swept)
-        except StoreUnavailable as exc:
-            log.warning("expiry sweep skipped: %s", exc)
-        except Exception:  # the sweeper must survive a bad record
-            log.exception("expiry sweep failed")
+    wired = wire(settings, queue, store, slack=SlackPoster(client))
+    deps = Deps(
+        settings=settings, queue=queue, slack=wired.slack, shared=wired.shared, remediation=wired.remediation
+    )
+    register(app, deps)
+    return app, wired.remediation
 
 
 def slack_request_guard(
@@ -119,7 +92,7 @@ def slack_request_guard(
 
 
 def build_web_app(
-    app: AsyncApp, settings: Settings, queue: InProcessQueue, store: Store | None = None
+    app: AsyncApp, settings: Settings, queue: InProcessQueue | RedisJobQueue, store: Store | None = None
 ) -> web.Application:
     web_app = web.Application() if settings.socket_mode else app.web_app(path="/slack/events")
     if not settings.socket_mode:
@@ -133,6 +106,12 @@ def build_web_app(
         queue_stats=lambda: _queue_stats(queue),
         details=lambda: {"mode": "socket" if settings.socket_mode else "http", "jobs": queue.running},
     )
+
+    async def idle(_request: web.Request) -> web.Response:
+        busy = busy_tasks()  # end-to-end tests wait for this instead of sleeping (bot.queue.idle)
+        return web.json_response({"idle": not busy, "busy": busy})
+
+    web_app.router.add_get("/_idle", idle)
     return web_app
 
 
@@ -180,18 +159,24 @@ class ObservedSocketModeHandler(AsyncSocketModeHandler):
 
 
 async def serve(settings: Settings) -> None:
-    store = Store(settings.redis_url) if settings.redis_url else None
+    store = store_for(settings)
+    queue: InProcessQueue | RedisJobQueue
     if store is None:
         log.warning(
             "EMBEDDED MODE: no REDIS_URL, so jobs run inside this process, state is in memory and "
             "approval-gated actions are off; run a single replica only"
         )
-    elif not await store.ping():
-        log.warning("Redis at %s does not answer yet: approvals will fail until it does", store.url)
+        queue = InProcessQueue()
+    else:
+        if not await store.ping():
+            log.warning("Redis at %s does not answer yet: requests will fail until it does", store.url)
+        log.info(
+            "jobs go to the Redis queue %sjobs: run `calico-bot worker` to run them", settings.queue.prefix
+        )
+        queue = RedisJobQueue(settings.redis_url, settings=settings.queue)
     if settings.read_only:
         log.warning("READ-ONLY MODE: every approved action is a dry run")
-    queue = InProcessQueue()
-    app, remediation = build_app(settings, queue, store)
+    app, _remediation = build_app(settings, queue, store)
     runner = web.AppRunner(build_web_app(app, settings, queue, store), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
@@ -205,7 +190,6 @@ async def serve(settings: Settings) -> None:
         socket_handler = ObservedSocketModeHandler(app, settings.app_token)
         await socket_handler.connect_async()
 
-    sweeper = asyncio.create_task(_sweep_forever(remediation), name="approval-sweeper")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -213,7 +197,6 @@ async def serve(settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down: finishing running jobs")
-    sweeper.cancel()
     if socket_handler is not None:
         await socket_handler.close_async()
     await queue.close()

@@ -18,6 +18,7 @@ one line each, instead of failing later in front of a user.
 | `CALICO_BOT_VERIFY_SECONDS` | verification deadlines per action, e.g. `delete-pod=300,reboot-worker=1200` |
 | `CALICO_BOT_MAX_NOT_READY_SHARE` | refuse worker actions while more than this share of other workers is NotReady (0.3) |
 | `CALICO_BOT_APPROVER_USERS`, `CALICO_BOT_APPROVER_GROUPS`, `CALICO_BOT_SELF_APPROVAL`, `CALICO_BOT_APPROVAL_TTL_MINUTES` | who may approve (see bot.remediation.approvals) |
+| `CALICO_BOT_REDIS_PREFIX`, `CALICO_BOT_WORKER_CONCURRENCY`, `CALICO_BOT_HEARTBEAT_SECONDS`, `CALICO_BOT_SWEEP_SECONDS`, `CALICO_BOT_SHUTDOWN_SECONDS`, `CALICO_BOT_RATE_LIMIT` | the job queue, the worker and the per-user rate limit (see bot.queue.config) |
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.cluster.sources import ClusterAccess, ClusterSource
+from bot.queue.config import QueueConfigError, QueueSettings
 from bot.remediation.approvals import ApprovalPolicy, PolicyError
 from bot.remediation.iks import IksConfigError, IksSettings
 from checks.model import ActionKind
@@ -57,6 +59,7 @@ class Settings:
     iks: IksSettings | None = field(default=None, repr=False)
     verify_deadlines: dict[ActionKind, float] = field(default_factory=dict)
     max_not_ready_share: float = 0.3
+    queue: QueueSettings = field(default_factory=QueueSettings)
 
     @property
     def socket_mode(self) -> bool:
@@ -140,6 +143,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     except ValueError:
         problems.append(f"CALICO_BOT_MAX_NOT_READY_SHARE {share_text!r} is not a share between 0 and 1")
         share = 0.3
+    try:
+        queue = QueueSettings.from_env(env)
+    except QueueConfigError as exc:
+        problems += exc.problems
+        queue = QueueSettings()
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -162,4 +170,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         iks=iks,
         verify_deadlines=deadlines,
         max_not_ready_share=share,
+        queue=queue,
     )

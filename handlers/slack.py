@@ -5,10 +5,16 @@ queue. Before any listener, global middleware:
 - `_shape_guard`: a request whose fields are not of Slack's types is answered 400 in one line (in
   HTTP mode `handlers.http_guard` has already done this before Bolt parsed; this covers Socket Mode);
 - `_dedupe_events`: Slack's retried events are handled once (by event id, which also covers Socket
-  Mode's `retry_num` 0 on first delivery);
+  Mode's `retry_num` 0 on first delivery), whichever replica receives the retry (`SharedState`: in
+  Redis when there is one);
 - `_channel_guard`: the channel allow-list, for commands, mentions and every button alike — a request
   from elsewhere is refused ephemerally, audited (Redis, or the log without it), and nothing runs.
 The bot's own messages are ignored by Bolt's built-in middleware.
+
+Work is handed to the queue as a `Job` whose id comes from Slack's ids (`check:<trigger_id>`,
+`event:<event_id>`, `click:<action_ts>:<user>`), so a duplicate delivery enqueues nothing, and
+each user may start at most `CALICO_BOT_RATE_LIMIT` jobs a window (a clear ephemeral answer
+otherwise).
 
 Buttons are dispatched exactly: each family of `action_id` (`handlers.incoming.ACTION_FAMILIES`)
 has one listener, and the catch-all only ever sees ids calico-bot never made.
@@ -29,16 +35,18 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.response import BoltResponse
 
 from bot.clock import utcnow
-from bot.queue.jobs import JobQueue
-from bot.remediation.flow import Remediation
+from bot.queue.jobs import Job, JobQueue
+from bot.remediation.flow import REQUEST_JOB, Remediation
 from bot.settings import Settings
 from bot.slack.api import SlackPoster
-from bot.slack.check_job import CheckRequest, run_check_job
-from bot.slack.escalate_job import EscalateRequest, run_escalate_job
-from bot.slack.gather_job import GatherRequest, run_gather_job
+from bot.slack.check_job import CheckRequest
+from bot.slack.escalate_job import EscalateRequest
+from bot.slack.gather_job import GatherRequest
+from bot.slack.jobs import job_for
 from bot.slack.requester import Requester, tell
 from bot.store.records import APPROVAL_ID, AuditKind
 from bot.store.redis_store import StoreUnavailable
+from bot.store.shared import SharedState
 from handlers.incoming import ACTION_FAMILIES, Incoming, button_value, family_of, family_pattern, incoming
 from handlers.parsing import USAGE, Command, UsageError, Verb, parse, strip_mention
 from handlers.payloads import problem_of
@@ -68,7 +76,8 @@ class Deps:
     settings: Settings
     queue: JobQueue
     slack: SlackPoster
-    seen_events: dict[str, float]
+    shared: SharedState
+    """Event de-duplication and the rate limit, shared by the replicas (Redis) or this process's."""
     remediation: Remediation | None = None
     """Approvals, execution and history; None without REDIS_URL."""
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -120,12 +129,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
             parsed,
             channel=channel,
             user=user,
-            request_id=command.get("trigger_id", "") or f"cmd-{time.time()}",
+            job_id=f"{parsed.verb.value}:{command.get('trigger_id', '') or time.time()}",
             response_url=response_url,
         )
 
     @app.event("app_mention")
-    async def on_mention(event: dict[str, Any]) -> None:
+    async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
         channel, user = event.get("channel", ""), event.get("user", "")
         parsed = parse(strip_mention(event.get("text", "")))
         if isinstance(parsed, UsageError):
@@ -137,7 +146,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if reply is not None:
             await tell(deps.slack, Requester(channel, user), reply)
             return
-        await _start(deps, parsed, channel=channel, user=user, request_id=f"{channel}:{event.get('ts', '')}")
+        event_id = body.get("event_id") or f"{channel}:{event.get('ts', '')}"
+        await _start(deps, parsed, channel=channel, user=user, job_id=f"event:{event_id}")
 
     @app.action(family_pattern("link"))
     async def on_link_button(ack: AsyncAck) -> None:
@@ -156,13 +166,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
             await click.answer(deps, f"This card does not name what to {verb.value}. Use `{usage}`.")
             return
-        request_id = f"button:{click.thread}:{verb.value}:{parsed.node}:{click.action_ts}"
         await _start(
             deps,
             parsed,
             channel=click.channel,
             user=click.user,
-            request_id=request_id,
+            job_id=click.job_id,
             thread_ts=click.thread,
             response_url=click.response_url,
         )
@@ -201,15 +210,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
             clicked = f"{click.value.get('kind', '')} {click.value.get('target', '')}".strip()
             await click.answer(deps, NO_REDIS + (f"\nYou clicked: {clicked}" if clicked else ""))
             return
-        answer = await deps.remediation.request(
-            cluster=str(click.value.get("cluster", "")),
-            kind=str(click.value.get("kind", "")),
-            target=str(click.value.get("target", "")),
-            requester=click.user,
-            channel=click.channel,
-            thread_ts=click.thread,
+        if not await _within_rate(deps, Requester(click.channel, click.user, click.response_url)):
+            return
+        job = Job(
+            kind=REQUEST_JOB,
+            id=click.job_id,
+            fields={
+                "cluster": str(click.value.get("cluster", "")),
+                "kind": str(click.value.get("kind", "")),
+                "target": str(click.value.get("target", "")),
+                "requester": click.user,
+                "channel": click.channel,
+                "thread_ts": click.thread,
+                "response_url": click.response_url,
+            },
         )
-        await click.answer(deps, answer)
+        await _enqueue(deps, job, Requester(click.channel, click.user, click.response_url))
 
     async def unknown_button(body: dict[str, Any]) -> bool:
         return family_of(_Click.of(body).action_id) is None
@@ -259,6 +275,11 @@ class _Click:
             response_url=str(body.get("response_url") or "") or None,
         )
 
+    @property
+    def job_id(self) -> str:
+        """One click, whichever replica gets it (Slack's action_ts is per click)."""
+        return f"click:{self.action_ts}:{self.user}:{self.action_id}"
+
     async def answer(self, deps: Deps, text: str) -> None:
         """An ephemeral answer to the clicker (never replacing the card)."""
         await tell(deps.slack, Requester(self.channel, self.user, self.response_url), text)
@@ -284,58 +305,77 @@ async def _start(
     *,
     channel: str,
     user: str,
-    request_id: str,
+    job_id: str,
     thread_ts: str | None = None,
     response_url: str | None = None,
 ) -> None:
     """Hand a check, a gather or an escalation to the job queue (the same request twice runs once)."""
+    who = Requester(channel, user, response_url)
+    if not await _within_rate(deps, who):
+        return
+    request: CheckRequest | GatherRequest | EscalateRequest
     if command.verb == Verb.ESCALATE:
-        escalate = EscalateRequest(
+        request = EscalateRequest(
             cluster=command.cluster,
             channel=channel,
             user=user,
-            request_id=request_id,
+            request_id=job_id,
             thread_ts=thread_ts,
             response_url=response_url,
         )
-
-        async def job() -> None:
-            store = deps.remediation.store if deps.remediation is not None else None
-            pageable = deps.remediation is not None and deps.remediation.pagerduty is not None
-            await run_escalate_job(
-                escalate, slack=deps.slack, access=deps.settings.access, store=store, pageable=pageable
-            )
-
     elif command.verb == Verb.GATHER:
-        gather = GatherRequest(
+        request = GatherRequest(
             cluster=command.cluster,
             node=command.node,
             channel=channel,
             user=user,
-            request_id=request_id,
+            request_id=job_id,
             thread_ts=thread_ts,
             response_url=response_url,
         )
-
-        async def job() -> None:
-            store = deps.remediation.store if deps.remediation is not None else None
-            await run_gather_job(gather, slack=deps.slack, access=deps.settings.access, store=store)
-
     else:
-        check = CheckRequest(
+        request = CheckRequest(
             cluster=command.cluster,
             node=command.node,
             channel=channel,
             user=user,
-            request_id=request_id,
+            request_id=job_id,
             response_url=response_url,
         )
+    await _enqueue(deps, job_for(request, job_id), who)
 
-        async def job() -> None:
-            await run_check_job(check, slack=deps.slack, access=deps.settings.access)
 
-    if not await deps.queue.enqueue(f"{command.verb.value}:{request_id}", job):
-        log.info("duplicate %s request %s ignored", command.verb.value, request_id)
+RATE_LIMITED = (
+    "You have started {count} requests in the last {seconds} s, the most calico-bot takes from one person: "
+    "nothing was started. Try again in {wait} s (the running ones will still answer)."
+)
+QUEUE_DOWN = "Nothing was started: {public}. Try again in a minute."
+
+
+async def _within_rate(deps: Deps, who: Requester) -> bool:
+    """Count one request of the user; False (and the user told why) when over the limit."""
+    limit = deps.settings.queue.rate_limit
+    try:
+        decision = await deps.shared.allow(who.user, count=limit.count, seconds=limit.seconds)
+    except StoreUnavailable:
+        return True  # the queue will say whether Redis is back
+    if decision.allowed:
+        return True
+    log.info("rate limit: %s asked more than %d times in %d s", who.user, limit.count, limit.seconds)
+    wait = max(1, int(decision.retry_after + 0.999))
+    await tell(deps.slack, who, RATE_LIMITED.format(count=limit.count, seconds=limit.seconds, wait=wait))
+    return False
+
+
+async def _enqueue(deps: Deps, job: Job, who: Requester) -> None:
+    try:
+        queued = await deps.queue.enqueue(job)
+    except Exception as exc:  # the queue's own "unavailable" (Redis): say so, never a silent drop
+        log.warning("job %s not queued: %s", job.id, exc)
+        await tell(deps.slack, who, QUEUE_DOWN.format(public=getattr(exc, "public", "the job queue failed")))
+        return
+    if not queued:
+        log.info("duplicate request %s ignored", job.id)
 
 
 # --- global middleware ----------------------------------------------------------------------------
@@ -411,23 +451,24 @@ async def _refuse(deps: Deps, request: Incoming, text: str) -> None:
         log.warning("audit of a refusal lost: %s", exc)
 
 
-EVENT_MEMORY_SECONDS = 3600.0
+EVENT_MEMORY_SECONDS = 3600
 
 
 def _dedupe_events(deps: Deps) -> Middleware:
-    """Handle each Events API delivery once, whatever its retry number (by event id)."""
+    """Handle each Events API delivery once, whatever its retry number and whichever replica gets
+    it (by event id, in the shared state); with the shared state unreachable it is handled (a
+    duplicate answer is better than none)."""
 
     async def dedupe(body: dict[str, Any], next: Next) -> BoltResponse | None:
         event_id = body.get("event_id") if isinstance(body, dict) else None
         if event_id:
-            now = time.monotonic()
-            seen = deps.seen_events
-            if event_id in seen and now - seen[event_id] < EVENT_MEMORY_SECONDS:
+            try:
+                fresh = await deps.shared.first_time(f"event:{event_id}", EVENT_MEMORY_SECONDS)
+            except StoreUnavailable as exc:
+                log.warning("event %s not checked for a duplicate: %s", event_id, exc)
+                fresh = True
+            if not fresh:
                 return BoltResponse(status=200, body="")
-            seen[event_id] = now
-            if len(seen) > 50_000:
-                for key in [k for k, t in seen.items() if now - t > EVENT_MEMORY_SECONDS]:
-                    del seen[key]
         await next()
         return None
 

@@ -33,7 +33,7 @@ TOP_OF_BOT = {
     "bot.settings",
 }
 """The modules directly in bot/ (the rest lives in its rooms): at most 8."""
-ROOMS = {"cluster", "escalation", "observability", "queue", "remediation", "sim", "slack", "store"}
+ROOMS = {"cluster", "escalation", "observability", "queue", "remediation", "sim", "slack", "store", "worker"}
 
 ALLOWED: dict[str, set[str]] = {
     "checks": set(),
@@ -55,6 +55,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.store",
         "bot.escalation",
         "bot.observability",
+        "bot.queue",
     },
     "bot.remediation": {
         "checks",
@@ -66,7 +67,16 @@ ALLOWED: dict[str, set[str]] = {
         "bot.queue",
         "bot.observability",
     },
-    "bot.settings": {"checks", "bot.cluster", "bot.remediation", "bot.sim"},
+    "bot.settings": {"checks", "bot.cluster", "bot.queue", "bot.remediation", "bot.sim"},
+    "bot.worker": {
+        "bot.escalation",
+        "bot.queue",
+        "bot.remediation",
+        "bot.settings",
+        "bot.slack",
+        "bot.store",
+        "bot.observability",
+    },
     "handlers": {
         "bot.clock",
         "bot.queue",
@@ -85,6 +95,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.remediation",
         "bot.settings",
         "bot.observability",
+        "bot.worker",
     },
     "bot.cli": {
         "checks",
@@ -94,6 +105,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.sim",
         "bot.serve",
         "bot.observability",
+        "bot.worker",
     },
     "bot.__main__": {"bot.cli"},
 }
@@ -110,6 +122,7 @@ OWNERS = {
     "kubernetes": ("bot.cluster.kube",),
     "urllib3": ("bot.cluster.kube",),
     "redis": ("bot.store.redis_store", "bot.queue"),
+    "saq": ("bot.queue.redis_queue",),
     "slack_sdk": ("bot.slack.api", "handlers"),
     "slack_bolt": ("bot.slack.api", "bot.serve", "handlers"),
     "aiohttp": (

@@ -22,7 +22,13 @@ text is in the log.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,38 +36,39 @@ from datetime import datetime
 from bot.clock import utcnow
 from bot.cluster.checking import CheckFailed, open_cluster
 from bot.cluster.sources import ClusterAccess
-from bot.escalation.escalate import diagnose_for_handoff, page
 from bot.escalation.handoff import dedup_key
 from bot.escalation.pagerduty import PagerDutySettings
-from bot.queue.jobs import JobQueue
+from bot.queue.jobs import Job, JobQueue
 from bot.remediation.actions import (
     DEADLINES,
     KUBE_ACTIONS,
     ActionError,
     Plan,
-    apply_action,
     plan_action,
-    verify,
 )
 from bot.remediation.approvals import ApprovalPolicy, may_decide, needs_groups, rule_for
 from bot.remediation.iks import IksClient, IksError, IksSettings
+from bot.remediation.running import Runner
 from bot.remediation.workers import (
     WORKER_ACTIONS,
     WORKER_DEADLINES,
-    apply_worker_action,
     plan_worker_action,
-    verify_worker,
 )
 from bot.slack.api import SlackError, SlackPoster
 from bot.slack.approval_card import approval_card, history_text, transition_message
 from bot.slack.blockkit import Message, escape, text_message
 from bot.slack.disclosure import public_text
-from bot.slack.requester import cannot_post
-from bot.store.records import Approval, ApprovalState, AuditKind
+from bot.slack.requester import Requester, cannot_post, tell
+from bot.store.executions import Executions
+from bot.store.records import Approval, ApprovalState, AuditKind, ExecutionPhase
 from bot.store.redis_store import Store, StoreUnavailable
 from checks.model import ActionKind
 
 log = logging.getLogger(__name__)
+REQUEST_JOB = "request"
+"""A remediation button's click (job id `click:<action_ts>:<user>`)."""
+EXECUTE_JOB = "execute"
+"""An approved request's execution (job id `approval:<id>`, or `recover:…` from the sweep)."""
 
 
 NEXT_STEP = {
@@ -92,6 +99,11 @@ IKS_NOT_CONFIGURED = (
 )
 
 
+def default_worker_id() -> str:
+    """This process, as an execution's owner: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
 @dataclass
 class Remediation:
     store: Store
@@ -109,13 +121,57 @@ class Remediation:
     max_not_ready_share: float = 0.3
     pagerduty: PagerDutySettings | None = None
     """Routing key and events URL for the approval-gated `page` action (None: paging is off)."""
+    worker_id: str = field(default_factory=default_worker_id)
+    """Who executes, in the approval record (`owner`): this process."""
+    heartbeat_seconds: float = 5.0
+    stale_seconds: float = 15.0
+    """An execution whose owner has not beaten for this long is taken over by another worker."""
+
+    def __post_init__(self) -> None:
+        self.executions = Executions(self.store)
+        self.runner = Runner(
+            access=self.access,
+            read_only=self.read_only,
+            iks=self.iks,
+            deadlines=self.deadlines,
+            max_not_ready_share=self.max_not_ready_share,
+            pagerduty=self.pagerduty,
+        )
+        self.queue.register(REQUEST_JOB, self._request_job)
+        self.queue.register(EXECUTE_JOB, self._execute_job)
 
     # --- 1. request --------------------------------------------------------------------------
 
+    async def _request_job(self, job: Job) -> None:
+        """A remediation button's click, run as a job: request, then tell the clicker."""
+        f = job.fields
+        answer = await self.request(
+            cluster=str(f.get("cluster", "")),
+            kind=str(f.get("kind", "")),
+            target=str(f.get("target", "")),
+            requester=str(f.get("requester", "")),
+            channel=str(f.get("channel", "")),
+            thread_ts=f.get("thread_ts") or None,
+            origin=job.id,
+        )
+        who = Requester(str(f.get("channel", "")), str(f.get("requester", "")), f.get("response_url") or None)
+        await tell(self.slack, who, answer)
+
     async def request(
-        self, *, cluster: str, kind: str, target: str, requester: str, channel: str, thread_ts: str | None
+        self,
+        *,
+        cluster: str,
+        kind: str,
+        target: str,
+        requester: str,
+        channel: str,
+        thread_ts: str | None,
+        origin: str = "",
     ) -> str:
-        """Plan the action, store a pending approval, post its card. Returns the clicker's answer."""
+        """Plan the action, store a pending approval, post its card. Returns the clicker's answer.
+
+        One pending request per action and target: a request while one is pending points to it.
+        `origin` (the click's job id) lets a retry of the same click finish what it started."""
         try:
             action = ActionKind(kind)
         except ValueError:
@@ -135,20 +191,30 @@ class Remediation:
                 cluster, AuditKind.REFUSAL, requester, action, target, detail=public_text(str(exc))
             )
             return f"Not requested: {_for_requester(exc)}"
+        now = self.now()
         approval = Approval.new(
             cluster=cluster,
             action=action,
             target=target,
             reason=plan.summary,
             requester=requester,
-            now=self.now(),
+            now=now,
             ttl=self.policy.ttl,
+            origin=origin,
         )
         try:
-            await self.store.create(approval)
-            await self._audit(
-                approval, AuditKind.REQUEST, actor=requester, outcome="pending", detail=plan.summary
-            )
+            holder = await self.store.claim_slot(approval, now)
+            if holder is not None and not (origin and holder.origin == origin):
+                return already_requested(holder)
+            if holder is not None:  # this click's earlier attempt stored it: finish its work
+                approval = holder
+                if await self.store.card_of(approval.id) is not None:
+                    return f"Requested `{action.value} {target}`: waiting for an approver (see the thread)."
+            else:
+                await self.store.create(approval)
+                await self._audit(
+                    approval, AuditKind.REQUEST, actor=requester, outcome="pending", detail=plan.summary
+                )
         except StoreUnavailable as exc:
             log.warning("request of %s %s on %s not stored: %s", action.value, target, cluster, exc)
             return f"Nothing was requested: {exc.public}. Try again when Redis is back."
@@ -184,6 +250,7 @@ class Remediation:
                 result=reason,
             )
             if result.ok and result.approval is not None:
+                await self._release_slot(result.approval)
                 await self._audit(result.approval, AuditKind.WITHDRAWAL, outcome="withdrawn", detail=reason)
         except StoreUnavailable as store_exc:
             log.warning("request %s stays pending until it expires: %s", approval.id, store_exc)
@@ -245,6 +312,7 @@ class Remediation:
                 if result.approval is not None:
                     await self._update_card(channel, card_ts, result.approval)
                 return transition_message(result)
+            await self._release_slot(result.approval)
             await self._audit(
                 approval,
                 AuditKind.DECISION,
@@ -259,13 +327,21 @@ class Remediation:
             return f"Nothing was decided and nothing runs: {exc.public}. Try again when Redis is back."
         await self._update_card(channel, card_ts, result.approval)
         if approve:
-
-            async def job() -> None:
-                await self.execute(approval_id, channel=channel, card_ts=card_ts)
-
-            await self.queue.enqueue(f"execute:{approval_id}", job)
+            try:
+                await self.queue.enqueue(self.execute_job(approval, channel=channel, card_ts=card_ts))
+            except Exception as exc:  # the queue is Redis too: the stalled-execution sweep retries it
+                log.warning("execution of %s not queued (%s): the sweep will queue it", approval_id, exc)
             return f"Approved `{approval.action.value} {approval.target}`: running it now."
         return f"Denied `{approval.action.value} {approval.target}`."
+
+    def execute_job(self, approval: Approval, *, channel: str, card_ts: str, job_id: str = "") -> Job:
+        """The job that executes an approved request (`approval:<id>`: one per approval)."""
+        return Job(
+            kind=EXECUTE_JOB,
+            id=job_id or f"approval:{approval.id}",
+            fields={"approval_id": approval.id, "channel": channel, "card_ts": card_ts},
+            timeout=int(self._lease(approval.action) + 300),
+        )
 
     async def _approver_group_members(self) -> frozenset[str]:
         """Members of the approver user groups (cached in Redis for a few minutes)."""
@@ -280,23 +356,41 @@ class Remediation:
 
     # --- 3. execution ------------------------------------------------------------------------
 
+    async def _execute_job(self, job: Job) -> None:
+        f = job.fields
+        await self.execute(str(f["approval_id"]), channel=str(f["channel"]), card_ts=str(f["card_ts"]))
+
+    def _lease(self, action: ActionKind) -> float:
+        return self.deadlines.get(action, {**DEADLINES, **WORKER_DEADLINES}.get(action, 300.0)) + 120
+
     async def execute(self, approval_id: str, *, channel: str, card_ts: str) -> None:
-        taken = await self.store.transition(
-            approval_id,
-            from_states={ApprovalState.APPROVED},
-            to_state=ApprovalState.EXECUTING,
-            actor="calico-bot",
-            now=self.now(),
-        )
-        if not taken.ok or taken.approval is None:
-            return  # another replica (or an earlier delivery of this job) runs it
-        approval = taken.approval
+        """Run an approved request once: claim it (approved → executing, this worker its owner),
+        or take it over when its owner stopped beating; then run, or resume (verify only)."""
+        now = self.now()
+        claimed = await self.executions.claim(approval_id, self.worker_id, now)
+        approval = claimed.approval
+        if approval is None or approval.state != ApprovalState.EXECUTING:
+            return  # not approved (yet), or finished already
+        if not claimed.ok or approval.phase != ExecutionPhase.PLANNING:
+            adopted = await self.executions.take_over(
+                approval_id, self.worker_id, now, stale_seconds=self.stale_seconds
+            )
+            if adopted is None:
+                return  # its owner is alive and runs it
+            approval = adopted
+            log.warning(
+                "taking over %s (%s %s on %s) in phase %s from %s",
+                approval.id,
+                approval.action.value,
+                approval.target,
+                approval.cluster,
+                approval.phase or "unknown",
+                approval.previous_owner or "nobody",
+            )
         await self._update_card(channel, card_ts, approval)
-        lease = (
-            self.deadlines.get(approval.action, {**DEADLINES, **WORKER_DEADLINES}.get(approval.action, 300.0))
-            + 120
-        )
-        if not await self.store.acquire_lock(approval.cluster, approval.id, lease_seconds=lease):
+        if not await self.store.acquire_lock(
+            approval.cluster, approval.id, lease_seconds=self._lease(approval.action)
+        ):
             holder = await self.store.lock_holder(approval.cluster)
             await self._finish(
                 approval,
@@ -304,16 +398,73 @@ class Remediation:
                 card_ts,
                 ok=False,
                 result=f"another action is running on {approval.cluster} ({holder}); nothing was done",
+                locked=False,
             )
             return
+        beating = asyncio.create_task(self._beat(approval.id), name=f"beat:{approval.id}")
         try:
-            ok, result = await self._run(approval)
+            ok, result = await self._run_once(approval)
+        except asyncio.CancelledError:  # shutdown: hand it to the next worker, which resumes it
+            beating.cancel()
+            with contextlib.suppress(StoreUnavailable):
+                await self.executions.hand_back(approval.id, self.worker_id)
+            raise
         except Exception as exc:  # the record must not stay "executing"
             log.exception("executing %s failed", approval_id)
             ok, result = False, f"stopped with an internal error ({type(exc).__name__})"
         finally:
-            await self.store.release_lock(approval.cluster, approval.id)
+            beating.cancel()
         await self._finish(approval, channel, card_ts, ok=ok, result=result)
+
+    async def _run_once(self, approval: Approval) -> tuple[bool, str]:
+        """From the start when nothing was sent yet; else verify only (never apply twice)."""
+        if approval.phase in (ExecutionPhase.APPLYING, ExecutionPhase.VERIFYING, ""):
+            return await self.runner.resume(approval)
+
+        async def on_phase(phase: ExecutionPhase, plan: Plan | None) -> None:
+            """Recorded before the step starts: nothing is sent unless the record says so."""
+            if not await self.executions.beat(
+                approval.id,
+                self.worker_id,
+                self.now(),
+                phase,
+                plan_node=plan.node if plan else "",
+                plan_pod=plan.pod if plan else "",
+            ):
+                raise ActionError("another worker took this execution over: this one stops here")
+
+        async def on_applied(done: str) -> None:
+            await self._audit_applied(approval, done)
+
+        return await self.runner.run(approval, on_phase=on_phase, on_applied=on_applied)
+
+    async def _beat(self, approval_id: str) -> None:
+        """Say every `heartbeat_seconds` that this worker still runs the execution."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            try:
+                await self.executions.beat(approval_id, self.worker_id, self.now())
+            except StoreUnavailable as exc:
+                log.warning("heartbeat of %s not written: %s", approval_id, exc)
+
+    async def sweep_stalled(self) -> int:
+        """Queue a takeover of every execution whose owner stopped beating (killed, or its Redis
+        lost); the queued job resumes it (`execute`). Returns how many were queued."""
+        queued = 0
+        for approval_id in await self.executions.stale(self.now(), stale_seconds=self.stale_seconds):
+            approval = await self.store.get(approval_id)
+            where = await self.store.card_of(approval_id)
+            if approval is None or where is None:
+                continue
+            job = self.execute_job(
+                approval,
+                channel=where[0],
+                card_ts=where[1],
+                job_id=f"recover:{approval_id}:{approval.owner}:{approval.heartbeat_ms}",
+            )
+            if await self.queue.enqueue(job):
+                queued += 1
+        return queued
 
     async def _plan(self, cluster: str, action: ActionKind, target: str) -> Plan:
         if action == ActionKind.PAGE:
@@ -339,49 +490,6 @@ class Remediation:
             return await plan_action(
                 opened.transport, cluster=opened.name, kind=action, target=target, timeout=self.access.timeout
             )
-
-    async def _run(self, approval: Approval) -> tuple[bool, str]:
-        if approval.action in WORKER_ACTIONS:
-            return await self._run_worker(approval)
-        if approval.action == ActionKind.PAGE:
-            return await self._page(approval)
-        try:
-            async with open_cluster(approval.cluster, self.access) as opened:
-                plan: Plan = await plan_action(
-                    opened.transport,
-                    cluster=opened.name,
-                    kind=approval.action,
-                    target=approval.target,
-                    timeout=self.access.timeout,
-                )
-                done = await apply_action(
-                    opened.transport, plan, read_only=self.read_only, timeout=self.access.timeout
-                )
-                await self._audit_applied(approval, done)
-                if self.read_only:
-                    return True, done
-                outcome = await verify(
-                    opened.transport,
-                    plan,
-                    deadline_s=self.deadlines.get(plan.kind),
-                    timeout=self.access.timeout,
-                )
-        except (ActionError, CheckFailed) as exc:
-            return False, str(exc)
-        return outcome.ok, f"{done}; {outcome.message}"
-
-    async def _page(self, approval: Approval) -> tuple[bool, str]:
-        """Trigger PagerDuty with a fresh diagnosis of the cluster (a PagerDuty failure is an outcome, not a crash)."""
-        assert self.pagerduty is not None  # request() refuses `page` without PagerDuty settings
-        if self.read_only:
-            return True, "read-only mode: nothing changed. Would have paged armada-network through PagerDuty."
-        try:
-            result = await diagnose_for_handoff(approval.cluster, self.access)
-        except CheckFailed as failed:
-            return False, f"could not diagnose {approval.cluster} for the page: {failed.what_failed}"
-        ok, line = await page(result, self.pagerduty)
-        await self._audit_applied(approval, line)
-        return ok, line
 
     async def _audit_applied(self, approval: Approval, done: str) -> None:
         await self._audit(approval, AuditKind.EXECUTION, outcome="applied", detail=done)
@@ -423,6 +531,7 @@ class Remediation:
         )
         if not result.ok or result.approval is None:
             return None
+        await self._release_slot(result.approval)
         await self._audit(
             result.approval,
             AuditKind.EXPIRY,
@@ -432,39 +541,11 @@ class Remediation:
         )
         return result.approval
 
-    async def _run_worker(self, approval: Approval) -> tuple[bool, str]:
-        """Reboot / reload / replace / master refresh through IKS, then wait for calico-node."""
-        assert self.iks is not None  # request() refuses worker actions without IKS settings
-        since = self.now()
-        try:
-            async with open_cluster(approval.cluster, self.access) as opened, IksClient(self.iks) as iks:
-                plan = await plan_worker_action(
-                    opened.transport,
-                    iks,
-                    cluster=opened.name,
-                    kind=approval.action,
-                    target=approval.target,
-                    max_not_ready_share=self.max_not_ready_share,
-                    timeout=self.access.timeout,
-                )
-                done = await apply_worker_action(iks, plan, read_only=self.read_only)
-                await self._audit_applied(approval, done)
-                if self.read_only:
-                    return True, done
-                deadline = self.deadlines.get(plan.kind, WORKER_DEADLINES[plan.kind])
-                outcome = await verify_worker(
-                    opened.transport,
-                    plan,
-                    since=since,
-                    deadline_s=deadline,
-                    poll_s=min(5.0, max(deadline / 20, 0.2)),
-                    timeout=self.access.timeout,
-                )
-        except (ActionError, CheckFailed, IksError) as exc:
-            return False, str(exc)
-        return outcome.ok, f"{done}; {outcome.message}"
-
-    async def _finish(self, approval: Approval, channel: str, card_ts: str, *, ok: bool, result: str) -> None:
+    async def _finish(
+        self, approval: Approval, channel: str, card_ts: str, *, ok: bool, result: str, locked: bool = True
+    ) -> None:
+        """Tell Slack first (the card and the thread), then record the outcome, audit it, and free
+        the cluster's lock: each its own step, retried, so a Redis blip loses none of them."""
         final = ApprovalState.SUCCEEDED if ok else ApprovalState.FAILED
         log.log(
             logging.INFO if ok else logging.WARNING,
@@ -475,18 +556,8 @@ class Remediation:
             final,
             result,
         )
-        result = public_text(result)  # the card, the thread and the history are read in the channel
-        done = await self.store.transition(
-            approval.id,
-            from_states={ApprovalState.EXECUTING},
-            to_state=final,
-            actor="calico-bot",
-            now=self.now(),
-            result=result[:500],
-        )
-        await self._audit(approval, AuditKind.VERIFICATION, outcome=final.value, detail=result[:500])
-        if done.approval is not None:
-            await self._update_card(channel, card_ts, done.approval)
+        result = public_text(result)[:500]  # the card, the thread and the history are read in the channel
+        await self._update_card(channel, card_ts, dataclasses.replace(approval, state=final, result=result))
         step = NEXT_STEP.get(approval.action, "") if ok else NEXT_RUNG.get(approval.action, "escalate")
         verdict = "✅ done" if ok else "❌ did not work"
         text = f"{verdict}: `{approval.action.value} {approval.target}` — {escape(result)}\nNext: {step}."
@@ -494,6 +565,35 @@ class Remediation:
             await self.slack.post(channel, text_message(text), thread_ts=card_ts)
         except SlackError as exc:
             log.warning("the outcome of %s was not posted: %s", approval.id, exc.error)
+        token = f"finish:{approval.id}:{self.worker_id}"
+
+        async def record() -> None:
+            await self.store.transition(
+                approval.id,
+                from_states={ApprovalState.EXECUTING},
+                to_state=final,
+                actor="calico-bot",
+                now=self.now(),
+                result=result,
+                idempotency_key=token,
+            )
+
+        async def audit() -> None:
+            await self._audit(approval, AuditKind.VERIFICATION, outcome=final.value, detail=result)
+
+        async def unlock() -> None:
+            await self.store.release_lock(approval.cluster, approval.id)
+
+        await _retried(f"recording the outcome of {approval.id}", record)
+        await _retried(f"auditing the outcome of {approval.id}", audit)
+        if locked:
+            await _retried(f"releasing the lock of {approval.cluster}", unlock)
+
+    async def _release_slot(self, approval: Approval) -> None:
+        try:
+            await self.store.release_slot(approval)
+        except StoreUnavailable as exc:  # the slot lapses with the request's expiry anyway
+            log.info("request slot of %s not released: %s", approval.id, exc)
 
     # --- cards -------------------------------------------------------------------------------
 
@@ -537,3 +637,30 @@ def _for_requester(exc: Exception) -> str:
         private = f" Details: {exc.private}." if exc.private else ""
         return f"{exc.what_failed} ({exc.try_next}).{private}"
     return str(exc)
+
+
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+async def _retried(what: str, step: Callable[[], Awaitable[None]]) -> None:
+    """Run a store step, again after each StoreUnavailable (about 30 s in all), then give up with a
+    log line (the stalled-execution sweep finds what was not recorded)."""
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            await step()
+            return
+        except StoreUnavailable as exc:
+            if delay is None:
+                log.error("%s failed for good: %s", what, exc)
+                return
+            log.warning("%s failed, again in %.1f s: %s", what, delay, exc)
+            await asyncio.sleep(delay)
+
+
+def already_requested(holder: Approval) -> str:
+    """The answer to a request for an action that is already waiting for approval."""
+    return (
+        f"`{holder.action.value} {escape(holder.target)}` is already waiting for approval (requested by "
+        f"<@{holder.requester}> at {holder.created:%H:%M} UTC): see its approval card in the thread. "
+        "Nothing new was requested."
+    )

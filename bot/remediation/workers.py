@@ -169,13 +169,13 @@ async def _worker_back(reader: KubeReader, plan: Plan, since: datetime) -> tuple
             f"worker {plan.node} is not Ready yet ({condition.reason if condition else 'no condition'})",
         )
     for pod in await calico_node_pods(reader, node=plan.node):
-        started = _started(pod)
+        started = pod_started(pod)
         if running_and_ready(pod) and started is not None and started >= since:
             return True, f"worker {plan.node} is Ready and calico-node is Running and Ready"
     return False, f"worker {plan.node} is Ready, calico-node not Ready since the {plan.kind.value} yet"
 
 
-def _started(pod: Pod) -> datetime | None:
+def pod_started(pod: Pod) -> datetime | None:
     """When the pod's newest container started (or the pod was made)."""
     stamps = [pod.metadata.creation_timestamp]
     stamps += [

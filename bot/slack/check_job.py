@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from dataclasses import dataclass
+
+import msgspec
 
 from bot.cluster.checking import CheckFailed, run_check
 from bot.cluster.progress import Progress
@@ -26,6 +29,9 @@ from bot.slack.blockkit import Message, escape
 from bot.slack.disclosure import channel_safe
 from bot.slack.failures import failure_card, tell_private
 from bot.slack.requester import Requester, post_failed
+from bot.store.redis_store import StoreUnavailable
+from bot.store.shared import SharedState
+from checks.model import Diagnosis
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 3.0
@@ -46,27 +52,112 @@ class CheckRequest:
         return Requester(self.channel, self.user, self.response_url)
 
 
-async def run_check_job(request: CheckRequest, *, slack: SlackPoster, access: ClusterAccess) -> None:
+@dataclass(frozen=True)
+class Sharing:
+    """What lets a check cooperate with the other jobs: `state` single-flights the collection of a
+    cluster (everyone who asked before it finished gets its result) and keeps the "checking…"
+    message's ts for a retry of this job (`job_id`), which then edits it instead of posting anew."""
+
+    state: SharedState
+    job_id: str
+    requested_at: float
+
+
+async def run_check_job(
+    request: CheckRequest, *, slack: SlackPoster, access: ClusterAccess, sharing: Sharing | None = None
+) -> None:
     what = f"the check of `{escape(request.cluster)}`"
     try:
-        ts = await slack.post(
-            request.channel, cards.checking_message(request.cluster, requested_by=request.user)
-        )
+        ts = await _checking_message(request, slack, sharing)
     except SlackError as exc:
         await post_failed(slack, request.requester, exc, what=what)
         return
     try:
-        await _check(request, ts, slack=slack, access=access)
+        await _check(request, ts, slack=slack, access=access, sharing=sharing)
     except SlackError as exc:  # the card or its thread could not be posted
         await post_failed(slack, request.requester, exc, what=what)
 
 
-async def _check(request: CheckRequest, ts: str, *, slack: SlackPoster, access: ClusterAccess) -> None:
+async def _checking_message(request: CheckRequest, slack: SlackPoster, sharing: Sharing | None) -> str:
+    """Post "checking…" — or, in a retry of a job whose worker died, find the one it posted."""
+    message = cards.checking_message(request.cluster, requested_by=request.user)
+    if sharing is None:
+        return await slack.post(request.channel, message)
+    try:
+        earlier = await sharing.state.recall(sharing.job_id, "ts")
+    except StoreUnavailable:
+        earlier = None
+    if earlier:
+        return earlier
+    ts = await slack.post(request.channel, message)
+    try:
+        await sharing.state.remember(sharing.job_id, "ts", ts)
+    except StoreUnavailable as exc:
+        log.info("the checking message of %s is not remembered for a retry: %s", sharing.job_id, exc)
+    return ts
+
+
+async def _diagnose(
+    request: CheckRequest, access: ClusterAccess, progress: Progress, sharing: Sharing | None
+) -> Diagnosis:
+    """The diagnosis of the cluster: collected here, or shared with the checks of the same
+    cluster asked for at the same time (a CheckFailed is shared too)."""
+    if sharing is None:
+        return (await run_check(request.cluster, access, progress=progress)).diagnosis
+
+    async def collect() -> str:
+        try:
+            diagnosis = (await run_check(request.cluster, access, progress=progress)).diagnosis
+        except CheckFailed as failed:
+            return encode_outcome(failed)
+        return encode_outcome(diagnosis)
+
+    try:
+        shared = await sharing.state.share(
+            f"check:{request.cluster}", requested_at=sharing.requested_at, compute=collect
+        )
+    except StoreUnavailable as exc:
+        log.warning("single flight unavailable, collecting %s alone: %s", request.cluster, exc)
+        shared = await collect()
+    outcome = decode_outcome(shared)
+    if isinstance(outcome, CheckFailed):
+        raise outcome
+    return outcome
+
+
+def encode_outcome(outcome: Diagnosis | CheckFailed) -> str:
+    """A check's outcome as text, for the jobs that share it."""
+    if isinstance(outcome, CheckFailed):
+        failed = {
+            "what_failed": outcome.what_failed,
+            "try_next": outcome.try_next,
+            "private": outcome.private,
+        }
+        return json.dumps({"failed": failed})
+    return '{"diagnosis":' + msgspec.json.encode(outcome).decode() + "}"
+
+
+def decode_outcome(text: str) -> Diagnosis | CheckFailed:
+    data = json.loads(text)
+    if "failed" in data:
+        failed = data["failed"]
+        return CheckFailed(failed["what_failed"], failed["try_next"], private=failed.get("private", ""))
+    return msgspec.convert(data["diagnosis"], type=Diagnosis, strict=False)
+
+
+async def _check(
+    request: CheckRequest,
+    ts: str,
+    *,
+    slack: SlackPoster,
+    access: ClusterAccess,
+    sharing: Sharing | None = None,
+) -> None:
     progress = Progress(total=0)
     updater = _ProgressEdits(request, ts, slack)
     progress.listen(updater, every=PROGRESS_INTERVAL)
     try:
-        result = await run_check(request.cluster, access, progress=progress)
+        diagnosis = await _diagnose(request, access, progress, sharing)
     except (
         Exception
     ) as exc:  # CheckFailed says what to try; anything else: the user hears, the log has the details
@@ -88,7 +179,7 @@ async def _check(request: CheckRequest, ts: str, *, slack: SlackPoster, access: 
         await tell_private(slack, request.requester, request.cluster, exc)
         return
     await updater.stop()
-    diagnosis = channel_safe(result.diagnosis)  # card, thread and JSON are read in the channel
+    diagnosis = channel_safe(diagnosis)  # card, thread and JSON are read in the channel
     card = cards.diagnosis_card(diagnosis, requested_by=request.user, node_filter=request.node or None)
     ts = await _replace(slack, request, ts, card)
     if not diagnosis.healthy:  # a healthy card says it all; the JSON still goes to the thread

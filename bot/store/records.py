@@ -113,6 +113,23 @@ class Approval:
     approver: str = ""
     decided_at: datetime | None = None
     result: str = ""
+    origin: str = ""
+    """The id of the job that made the request (its retry finishes what it left undone)."""
+    owner: str = ""
+    """While executing: the worker running it (`bot.store.executions`)."""
+    heartbeat_ms: int = 0
+    """While executing: the owner's last sign of life (epoch ms); stale means the owner died."""
+    phase: str = ""
+    """While executing: `planning` (nothing sent yet), `applying` (it may have been sent) or
+    `verifying` (it was applied): what a worker taking over may do (`ExecutionPhase`)."""
+    started: datetime | None = None
+    """When it started executing."""
+    previous_owner: str = ""
+    """The owner it was taken over from (`bot.store.executions.Executions.take_over`)."""
+    plan_node: str = ""
+    plan_pod: str = ""
+    """While executing, from `applying` on: the plan's worker and object (what a verification by a
+    worker taking over needs once the object itself may be gone)."""
 
     def __post_init__(self) -> None:
         if not APPROVAL_ID.match(self.id):
@@ -123,6 +140,8 @@ class Approval:
         object.__setattr__(self, "expires", _utc(self.expires, "expires"))
         if self.decided_at is not None:
             object.__setattr__(self, "decided_at", _utc(self.decided_at, "decided_at"))
+        if self.started is not None:
+            object.__setattr__(self, "started", _utc(self.started, "started"))
         if self.expires < self.created:
             raise ValueError("an approval cannot expire before it is created")
 
@@ -138,6 +157,7 @@ class Approval:
         now: datetime,
         ttl: timedelta = DEFAULT_TTL,
         id: str | None = None,
+        origin: str = "",
     ) -> Approval:
         """A pending request made at `now`, expiring `ttl` later, with a fresh random id."""
         return cls(
@@ -149,7 +169,13 @@ class Approval:
             requester=requester,
             created=now,
             expires=now + ttl,
+            origin=origin,
         )
+
+    @property
+    def slot(self) -> str:
+        """What one pending request may exist for at a time: the action on its target."""
+        return f"{self.cluster}|{self.action.value}|{self.target}"
 
     def expired_at(self, now: datetime) -> bool:
         """True when the request is still pending but its time is up."""
@@ -171,6 +197,7 @@ class Approval:
             "approver": self.approver,
             "decided_at": self.decided_at.isoformat() if self.decided_at else "",
             "result": self.result,
+            "origin": self.origin,
         }
 
     @classmethod
@@ -202,7 +229,23 @@ class Approval:
             approver=fields.get("approver", ""),
             decided_at=_parse_time(decided, "decided_at") if decided else None,
             result=fields.get("result", ""),
+            origin=fields.get("origin", ""),
+            owner=fields.get("owner", ""),
+            heartbeat_ms=int(fields.get("heartbeat_ms") or 0),
+            phase=fields.get("phase", ""),
+            started=_parse_time(fields["started"], "started") if fields.get("started") else None,
+            previous_owner=fields.get("previous_owner", ""),
+            plan_node=fields.get("plan_node", ""),
+            plan_pod=fields.get("plan_pod", ""),
         )
+
+
+class ExecutionPhase(StrEnum):
+    """How far an execution got: what a worker that takes over from a dead one may do."""
+
+    PLANNING = "planning"  # nothing was sent to the cluster: the action may run from the start
+    APPLYING = "applying"  # it may or may not have been sent: verify only, never apply again
+    VERIFYING = "verifying"  # it was applied: finish the verification
 
 
 def epoch_ms(when: datetime) -> int:

@@ -9,6 +9,7 @@ Keys (all under `prefix`, default `calico-bot:`):
 | `audit:<cluster>` / `audit` | stream | audit entries of one cluster (trimmed `MAXLEN ~ 1000`) / of all (`~ 10000`) |
 | `lock:<cluster>` | string | holder of the cluster's worker-level action lock, with a lease (PX) |
 | `seen:<key>` | string | event dedupe (`SET NX EX`) |
+| `pending:<cluster>|<action>|<target>` | string | the one pending approval of that action (`claim_slot`), PX = its expiry |
 | `usergroup:<id>` | string | JSON list of a Slack user group's members (`EX 300`) |
 
 Every transition of an approval is one Lua script (compare-and-set): however many clicks arrive on
@@ -20,11 +21,12 @@ caller then does nothing and says so.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import redis.asyncio as aioredis
@@ -149,6 +151,17 @@ return 1
 """
 
 
+# KEYS[1] = request slot. ARGV: 1 approval id, 2 TTL (ms), 3 the holder it may replace ('' = none).
+_CLAIM_SLOT = """
+local holder = redis.call('GET', KEYS[1])
+if (not holder) or holder == ARGV[3] or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {1, ARGV[1]}
+end
+return {0, holder}
+"""
+
+
 class StoreUnavailable(Exception):
     """Redis could not be reached (or timed out); nothing was changed by this call, or nothing is known.
 
@@ -198,6 +211,21 @@ def _as_fields(flat: Iterable[Any]) -> dict[str, str]:
     return dict(zip(items[::2], items[1::2], strict=True))
 
 
+T = TypeVar("T")
+
+
+async def awaited(value: Awaitable[T] | T) -> T:
+    """The result of a redis-py asyncio call, whose type says "awaitable or not" (one client class
+    for both APIs in redis-py < 8)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+as_fields = _as_fields
+"""A flat Redis reply `[k1, v1, k2, v2, …]` as a dict (for the store's other modules)."""
+
+
 def _text_map(raw: Mapping[Any, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in raw.items()}
 
@@ -236,6 +264,7 @@ class Store:
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._extend = self._redis.register_script(_EXTEND)
         self._release = self._redis.register_script(_RELEASE)
+        self._claim = self._redis.register_script(_CLAIM_SLOT)
 
     def __repr__(self) -> str:
         return f"Store({self.url!r}, prefix={self.prefix!r})"
@@ -249,6 +278,18 @@ class Store:
     async def close(self) -> None:
         with contextlib.suppress(*_UNAVAILABLE):
             await self._redis.aclose()
+
+    @property
+    def client(self) -> aioredis.Redis:
+        """The Redis client, for the store's other modules (`executions`, `shared`): same pool."""
+        return self._redis
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def guard(self) -> contextlib.AbstractContextManager[None]:
+        """Redis failures inside the block are raised as StoreUnavailable (no password in it)."""
+        return self._guard()
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
@@ -264,7 +305,7 @@ class Store:
         """True when Redis answers; False (never an exception) when it does not."""
         try:
             with self._guard():
-                return bool(await self._redis.ping())
+                return bool(await awaited(self._redis.ping()))
         except StoreUnavailable:
             return False
 
@@ -297,17 +338,44 @@ class Store:
             if existing != approval:  # the same record again is a retry of this create: fine
                 raise DuplicateApproval(f"approval id {approval.id} is already taken")
 
+    async def claim_slot(self, approval: Approval, now: datetime) -> Approval | None:
+        """Make `approval` the one pending request for its action on its target (`Approval.slot`).
+        None when it is; else the pending request that already holds the slot (five clicks on one
+        button: one approval card). A holder that is no longer pending (decided, expired, gone)
+        gives the slot up."""
+        key = self._slot_key(approval.slot)
+        ttl_ms = max(1, epoch_ms(approval.expires) - epoch_ms(now))
+        expected = ""
+        for _ in range(3):
+            with self._guard():
+                taken, holder = await self._claim(keys=[key], args=[approval.id, ttl_ms, expected])
+            if int(taken):
+                return None
+            current = await self.get(str(holder))
+            if current is not None and current.state == ApprovalState.PENDING and not current.expired_at(now):
+                return current
+            expected = str(holder)
+        raise StoreUnavailable(f"the request slot {approval.slot!r} keeps changing hands")
+
+    async def release_slot(self, approval: Approval) -> None:
+        """The request left pending: another request for the same action may be made."""
+        with self._guard():
+            await self._release(keys=[self._slot_key(approval.slot)], args=[approval.id])
+
+    def _slot_key(self, slot: str) -> str:
+        return f"{self.prefix}pending:{slot}"
+
     async def set_card(self, approval_id: str, channel: str, ts: str) -> None:
         """Remember where the approval card is, so a sweeper can mark it expired later."""
         key = self._approval_key(approval_id)
         with self._guard():
             if await self._redis.exists(key):
-                await self._redis.hset(key, mapping={"card_channel": channel, "card_ts": ts})
+                await awaited(self._redis.hset(key, mapping={"card_channel": channel, "card_ts": ts}))
 
     async def card_of(self, approval_id: str) -> tuple[str, str] | None:
         with self._guard():
-            channel, ts = await self._redis.hmget(
-                self._approval_key(approval_id), ["card_channel", "card_ts"]
+            channel, ts = await awaited(
+                self._redis.hmget(self._approval_key(approval_id), ["card_channel", "card_ts"])
             )
         return (str(channel), str(ts)) if channel and ts else None
 
@@ -317,7 +385,9 @@ class Store:
         cutoff = epoch_ms(now)
         with self._guard():
             async for key in self._redis.scan_iter(match=f"{self.prefix}approval:*", count=200):
-                state, expires_ms, approval_id = await self._redis.hmget(key, ["state", "expires_ms", "id"])
+                state, expires_ms, approval_id = await awaited(
+                    self._redis.hmget(key, ["state", "expires_ms", "id"])
+                )
                 if (
                     state == ApprovalState.PENDING
                     and expires_ms
@@ -333,7 +403,7 @@ class Store:
         if not APPROVAL_ID.match(approval_id):
             return None
         with self._guard():
-            fields = await self._redis.hgetall(self._approval_key(approval_id))
+            fields = await awaited(self._redis.hgetall(self._approval_key(approval_id)))
         return Approval.from_fields(_text_map(fields)) if fields else None
 
     async def transition(

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bot.queue.idle import busy_tasks
-from bot.queue.jobs import InProcessQueue, JobFn
+from bot.queue.jobs import InProcessQueue, Job
 from bot.serve import build_app, build_web_app
 from bot.settings import load_settings
 from bot.store.redis_store import Store
@@ -48,9 +48,9 @@ class RecordingQueue(InProcessQueue):
         super().__init__()
         self.ids: list[str] = []
 
-    async def enqueue(self, job_id: str, run: JobFn) -> bool:
-        self.ids.append(job_id)
-        return await super().enqueue(job_id, run)
+    async def enqueue(self, job: Job) -> bool:
+        self.ids.append(job.id)
+        return await super().enqueue(job)
 
 
 class _Records(logging.Handler):

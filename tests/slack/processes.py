@@ -96,8 +96,8 @@ class Bot:
                 raise AssertionError(f"the bot was still busy after {timeout}s: {busy}")
             await asyncio.sleep(0.02)
 
-    async def command(self, text: str, **kwargs: object) -> tuple[int, str, float]:
-        body = slash_command_body(text, response_url=self.fake.response_url("cmd"), **kwargs)  # type: ignore[arg-type]
+    async def command(self, text: str, *, channel_id: str = "C1") -> tuple[int, str, float]:
+        body = slash_command_body(text, channel_id=channel_id, response_url=self.fake.response_url("cmd"))
         return await self.post(body, sign(body, SECRET, content_type=FORM))
 
 
@@ -127,9 +127,10 @@ async def serve_process(
     jobs too (unless `worker=False`: the test starts its own)."""
     env = bot_env(fake, kubeconfig, **extra_env)
     if worker and env.get("REDIS_URL"):
-        async with worker_process(fake, kubeconfig, **extra_env), serve_process(
-            fake, kubeconfig, worker=False, **extra_env
-        ) as bot:
+        async with (
+            worker_process(fake, kubeconfig, **extra_env),
+            serve_process(fake, kubeconfig, worker=False, **extra_env) as bot,
+        ):
             yield bot
         return
     proc = await asyncio.create_subprocess_exec(

@@ -1,0 +1,85 @@
+"""`calico-bot worker`: run the jobs `serve` replicas put on the Redis queue — checks, gathers,
+escalations, remediation requests, approved actions — plus the sweeps (expired requests, executions
+whose worker died).
+
+Same image and environment as `serve` (it needs `REDIS_URL`). On SIGTERM (or SIGINT) it stops
+fetching jobs, gives the running ones `CALICO_BOT_SHUTDOWN_SECONDS` to finish, hands the rest back
+to the queue (an approved action is handed back to the next worker, which resumes it without
+applying it again), and exits 0 — inside Kubernetes' 30-second grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from bot.queue.redis_queue import RedisJobQueue
+from bot.remediation.flow import default_worker_id
+from bot.settings import ConfigError, Settings, load_settings
+from bot.worker.sweeps import sweep_forever
+from bot.worker.wiring import store_for, wire
+
+log = logging.getLogger("calico-bot.worker")
+
+NEEDS_REDIS = (
+    "calico-bot worker needs REDIS_URL: it runs the jobs that `serve` replicas put on the Redis queue "
+    "(without REDIS_URL, `serve` runs its jobs itself)"
+)
+
+
+async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Consume the queue until `stop` is set (or SIGTERM / SIGINT arrives)."""
+    store = store_for(settings)
+    assert store is not None  # run_worker refuses to start without REDIS_URL
+    queue = RedisJobQueue(settings.redis_url, settings=settings.queue)
+    wired = wire(settings, queue, store)
+    worker_id = wired.remediation.worker_id if wired.remediation is not None else default_worker_id()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if not await store.ping():
+        log.warning("Redis at %s does not answer yet: jobs start when it does", store.url)
+    sweeper = None
+    if wired.remediation is not None:
+        sweeper = asyncio.create_task(
+            sweep_forever(wired.remediation, settings.queue.sweep_seconds), name="worker-sweeps"
+        )
+    if settings.read_only:
+        log.warning("READ-ONLY MODE: every approved action is a dry run")
+    print(
+        f"calico-bot worker {worker_id} taking jobs from {store.url} "
+        f"(queue {settings.queue.prefix}jobs, {settings.queue.concurrency} at a time)",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        await queue.work(stop, worker_id=worker_id)
+    finally:
+        log.info("worker %s stopped taking jobs", worker_id)
+        if sweeper is not None:
+            sweeper.cancel()
+        await queue.close()
+        await store.close()
+
+
+def run_worker() -> int:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"calico-bot: {problem}", file=sys.stderr)
+        return 2
+    if not settings.redis_url:
+        print(f"calico-bot: {NEEDS_REDIS}", file=sys.stderr)
+        return 2
+    asyncio.run(work(settings))
+    return 0
