@@ -1,4 +1,4 @@
-"""Kubernetes RBAC authorization, modelled for checking deploy/rbac.yaml (pure functions):
+"""Kubernetes RBAC authorization, modelled for checking deploy/base/rbac.yaml (pure functions):
 
 - `grants(docs, subject)`: every (group, resource, verb, resourceName) a subject gets, per binding
   and scope: a ClusterRoleBinding grants everywhere, a RoleBinding only in its own namespace;

@@ -1,4 +1,4 @@
-"""deploy/rbac.yaml grants exactly what the code uses: nothing it calls is refused, nothing granted is unused.
+"""deploy/base/rbac.yaml grants exactly what the code uses: nothing it calls is refused, nothing granted is unused.
 
 What the code uses is taken from the code, not from a list kept here:
 - the collector's read plan (`bot.cluster.collect.read_plan`, as `bot.cluster.rbac.read_plan_accesses`), so a new
@@ -44,7 +44,7 @@ from checks.model import ActionKind
 from tests.rbac_model import RBAC_GROUP, Grant, Requirement, grants, missing, requirements, unneeded
 
 ROOT = Path(__file__).resolve().parent.parent
-RBAC_FILE = ROOT / "deploy" / "rbac.yaml"
+RBAC_FILE = ROOT / "deploy" / "base" / "rbac.yaml"
 BOT = ("ServiceAccount", "calico-bot", "calico-bot")
 READER = "bot/cluster/reader.py"
 # The modules that make Kubernetes API requests (through the reader); each is driven by `_record` below.

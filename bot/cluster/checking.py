@@ -196,7 +196,7 @@ def _judge(snapshot: Snapshot, *, server: str) -> CheckResult:
             raise CheckFailed(
                 f"could not read cluster {snapshot.cluster}: its API server refused the bot's credentials "
                 f"(HTTP {first.status})",
-                "check the bot's ServiceAccount / RBAC (ClusterRole calico-bot-read, deploy/rbac.yaml)",
+                "check the bot's ServiceAccount / RBAC (ClusterRole calico-bot-read, deploy/base/rbac.yaml)",
                 private=first.reason,
                 result=result,
             )

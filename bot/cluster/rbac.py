@@ -2,7 +2,7 @@
 namespace and object name the API server's authorizer checks, derived from the HTTP method, path and
 query the way kube-apiserver's RequestInfo does for the paths calico-bot calls.
 
-`read_plan_accesses()` is the collector's read plan seen this way; deploy/rbac.yaml is checked
+`read_plan_accesses()` is the collector's read plan seen this way; deploy/base/rbac.yaml is checked
 against it and against every request the gather, action and verification code makes
 (tests/test_rbac.py).
 """
