@@ -16,7 +16,7 @@ import msgspec
 from checks.diagnose import diagnose
 from checks.model import ActionKind, Severity, SituationId
 from checks.objects import CustomObject, Deployment, Event, ObjectName, Pod, RbacObject
-from checks.snapshot import ContainerLog, Read, ReadError
+from checks.snapshot import ContainerLog, Read, ReadError, Snapshot
 from tests.factories import NOW, ago, calico_pod, node, snapshot
 
 WORKERS = [f"10.0.0.{i}" for i in range(1, 7)]
@@ -90,7 +90,7 @@ def unhealthy(pod: Pod, message: str) -> Event:
     )
 
 
-def bgp_cluster(**kw: Any):  # type: ignore[no-untyped-def]
+def bgp_cluster(**kw: Any) -> Snapshot:
     nodes = tuple(node(n) for n in WORKERS)
     pods = tuple(bgp_pod(n) for n in WORKERS)
     events = tuple(
@@ -210,7 +210,7 @@ def typha_deployment(replicas: int) -> Deployment:
     )
 
 
-def typha_cluster(typhas: tuple[Pod, ...], replicas: int, workers: int = 6, **kw: Any):  # type: ignore[no-untyped-def]
+def typha_cluster(typhas: tuple[Pod, ...], replicas: int, workers: int = 6, **kw: Any) -> Snapshot:
     nodes = tuple(node(n) for n in WORKERS[:workers])
     pods = tuple(calico_pod(n.name) for n in nodes) + typhas
     return snapshot(nodes=nodes, pods=pods, deployments=(typha_deployment(replicas),), **kw)

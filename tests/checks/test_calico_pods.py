@@ -17,7 +17,7 @@ import pytest
 from checks.diagnose import diagnose
 from checks.model import ActionKind, Severity, SituationId
 from checks.objects import CustomObject, DaemonSet, Event, Namespace, Pod, WebhookConfiguration
-from checks.snapshot import ContainerLog
+from checks.snapshot import ContainerLog, Snapshot
 from tests.factories import NOW, ago, calico_pod, node, snapshot, unknown_node
 
 
@@ -76,7 +76,7 @@ def unhealthy(pod_obj: Pod, message: str) -> Event:
 WORKERS = [f"10.0.0.{i}" for i in range(1, 11)]
 
 
-def cluster(bad: dict[str, Pod], *, events: tuple[Event, ...] = (), **kw: Any):  # type: ignore[no-untyped-def]
+def cluster(bad: dict[str, Pod], *, events: tuple[Event, ...] = (), **kw: Any) -> Snapshot:
     nodes = kw.pop("nodes", tuple(node(n) for n in WORKERS))
     pods = tuple(bad.get(n.name) or calico_pod(n.name) for n in nodes)
     return snapshot(nodes=nodes, pods=pods, events=events, **kw)

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from checks.diagnose import diagnose
@@ -224,10 +226,10 @@ def test_node_events_unreadable_is_named() -> None:
 
 
 def test_a_crashing_check_is_unknown_and_hides_nothing() -> None:
-    from checks.model import Check
+    from checks.model import Check, Finding
     from checks.registry import CHECKS
 
-    def broken(snapshot, *, now):  # type: ignore[no-untyped-def]
+    def broken(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
         raise RuntimeError("boom")
 
     registry = (*CHECKS, Check(id="broken", situation=SituationId.OTHER, needs=frozenset(), run=broken))

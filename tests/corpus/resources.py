@@ -32,8 +32,8 @@ _OPERATOR_VERSIONS = {
 class ResourceParts(WorkloadParts):
     def operator_objects(self) -> None:
         version = self.calico.version
-        major_minor = tuple(int(x) for x in version.lstrip("v").split(".")[:2])
-        op_version = _OPERATOR_VERSIONS.get(major_minor, "v1.30.4")  # type: ignore[arg-type]
+        major, minor = (int(x) for x in version.lstrip("v").split(".")[:2])
+        op_version = _OPERATOR_VERSIONS.get((major, minor), "v1.30.4")
         self.out.namespaces |= {"tigera-operator", "calico-system"}
         labels = {"k8s-app": "tigera-operator", "name": "tigera-operator"}
         container = {

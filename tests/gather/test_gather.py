@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from bot import clock
 from bot.cluster.kube import KubeTransport, resolve_cluster
 from bot.escalation.gather import Bundle, GatherLimits, gather
 from bot.sim import SimCluster
+from tests.archives import bundle_texts
 
 CANARY = "calico-canary-7f3a9c1d2e5b"
 
@@ -44,12 +43,7 @@ async def run_gather(
             )
         finally:
             transport.close()
-    with tarfile.open(fileobj=io.BytesIO(bundle.data), mode="r:gz") as archive:
-        files = {
-            member.name.split("/", 1)[1]: archive.extractfile(member).read().decode()  # type: ignore[union-attr]
-            for member in archive.getmembers()
-        }
-    return bundle, files
+    return bundle, bundle_texts(bundle.data)
 
 
 async def test_crashlooping_calico_node_bundle_has_the_runbook_items(tmp_path: Path) -> None:

@@ -17,9 +17,7 @@ simulated objects (a fixed clock: nothing changes between the two). Allowed diff
 from __future__ import annotations
 
 import difflib
-import io
 import re
-import tarfile
 
 import pytest
 
@@ -27,6 +25,7 @@ from bot.cluster.kube import KubeTransport, resolve_cluster
 from bot.escalation.gather import gather
 from bot.sim import scenario_names
 from bot.sim.generate import PODS
+from tests.archives import bundle_texts
 from tests.kubectl.conftest import Cluster, StartCluster, kubectl_minor
 
 AGE = re.compile(r"(?<![\w.:=/-])\d+(?:y\d+d|y|d\d+h|d|h\d+m|h|m\d+s|m|s)(?![\w.:/-])")
@@ -59,12 +58,7 @@ async def bundle_files(c: Cluster, node: str) -> dict[str, str]:
         bundle = await gather(transport, cluster="sim", node_name=node, now=c.sim.now)
     finally:
         transport.close()
-    with tarfile.open(fileobj=io.BytesIO(bundle.data)) as archive:
-        return {
-            member.name.split("/", 1)[1]: archive.extractfile(member).read().decode()  # type: ignore[union-attr]
-            for member in archive
-            if member.isfile() and member.name.split("/", 1)[1].startswith("describe-")
-        }
+    return {name: text for name, text in bundle_texts(bundle.data).items() if name.startswith("describe-")}
 
 
 def workers_to_describe(c: Cluster) -> list[str]:

@@ -27,11 +27,9 @@ async def test_crash_loop_logs_and_previous_are_the_run_that_crashed(cluster: St
     previous = (await c.kubectl("logs", "-n", "calico-system", pod, "-c", "calico-node", "--previous")).ok()
     assert "is already using the IPv4 address 10.190.156.12." in current
     assert previous == current
-    status = next(
-        s
-        for s in c.sim.store.find(PODS, "calico-system", pod).doc()["status"]["containerStatuses"]  # type: ignore[union-attr]
-        if s["name"] == "calico-node"
-    )
+    stored = c.sim.store.find(PODS, "calico-system", pod)
+    assert stored is not None
+    status = next(s for s in stored.doc()["status"]["containerStatuses"] if s["name"] == "calico-node")
     crashed_at = status["lastState"]["terminated"]["startedAt"]  # the run that crashed: 4 minutes ago
     assert current.startswith(crashed_at.replace("T", " ").removesuffix("Z"))
     tail = (await c.kubectl("logs", "-n", "calico-system", pod, "-c", "calico-node", "--tail", "2")).ok()

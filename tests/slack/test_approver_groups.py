@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -73,9 +74,9 @@ def _click(bot: InProcessBot, action_id: str, value: str, *, user: str, reply: s
     ids=["missing_scope", "ratelimited", "5xx"],
 )
 def test_a_failing_group_lookup_still_lets_listed_approvers_decide(
-    bot: InProcessBot, status: int, body: object, error: str
+    bot: InProcessBot, status: int, body: dict[str, Any] | str, error: str
 ) -> None:
-    bot.fake.script("usergroups.users.list", status=status, body=body, times=None)  # type: ignore[arg-type]
+    bot.fake.script("usergroups.users.list", status=status, body=body, times=None)
     approval = _pending(bot)
 
     stranger = _click(bot, "calico_approve", approval.id, user="U03OTH", reply="u3")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,7 +35,7 @@ CORDON_SELF = replace(POLICY, self_approval_allowed=frozenset({ActionKind.CORDON
 MEMBERS = frozenset({MEMBER})
 
 
-def request(action: ActionKind = ActionKind.CORDON, **changes: object) -> Approval:
+def request(action: ActionKind = ActionKind.CORDON, **changes: Any) -> Approval:
     approval = Approval.new(
         cluster="prod-1",
         action=action,
@@ -43,7 +45,7 @@ def request(action: ActionKind = ActionKind.CORDON, **changes: object) -> Approv
         now=NOW,
         id="a1",
     )
-    return replace(approval, **changes)  # type: ignore[arg-type]
+    return replace(approval, **changes)
 
 
 # --- may_decide ------------------------------------------------------------------------------------
@@ -270,24 +272,21 @@ def test_group_membership_is_what_the_caller_resolved() -> None:
 
 def test_a_failed_group_lookup_refuses_only_those_it_could_not_check() -> None:
     approval = request()
-    failed = {
-        "group_members": frozenset[str](),
-        "policy": POLICY,
-        "now": NOW,
-        "groups_error": "missing_scope",
-    }
-    listed = may_decide(approval, APPROVER, **failed)  # type: ignore[arg-type]
+    decide = partial(
+        may_decide, group_members=frozenset[str](), policy=POLICY, now=NOW, groups_error="missing_scope"
+    )
+    listed = decide(approval, APPROVER)
     assert listed.allowed, listed.reason
-    unknown = may_decide(approval, STRANGER, **failed)  # type: ignore[arg-type]
+    unknown = decide(approval, STRANGER)
     assert not unknown.allowed
     assert unknown.reason.startswith(
         "I could not check the approver groups (Slack said: missing_scope); ask an approver listed by user id"
     )
     assert f"<@{APPROVER}>" in unknown.reason
     assert "usergroups:read" in unknown.reason
-    withdraw = may_decide(approval, REQUESTER, deny=True, **failed)  # type: ignore[arg-type]
+    withdraw = decide(approval, REQUESTER, deny=True)
     assert withdraw.allowed
-    done = may_decide(replace(approval, state=ApprovalState.DENIED), STRANGER, **failed)  # type: ignore[arg-type]
+    done = decide(replace(approval, state=ApprovalState.DENIED), STRANGER)
     assert done.reason.startswith("Already denied")  # the record's state is said first
     groups_only = ApprovalPolicy(approver_groups=frozenset({GROUP}))
     nobody = may_decide(
@@ -366,9 +365,9 @@ def test_new_makes_unique_ids_and_expiry() -> None:
         ({"expires": NOW - timedelta(seconds=1)}, "expire before"),
     ],
 )
-def test_bad_records_are_refused(change: dict[str, object], message: str) -> None:
+def test_bad_records_are_refused(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        replace(request(), **change)  # type: ignore[arg-type]
+        replace(request(), **change)
 
 
 @pytest.mark.parametrize(
