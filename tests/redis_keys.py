@@ -17,6 +17,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TypedDict
 
 import redis.asyncio as aioredis
 
@@ -25,6 +26,13 @@ RUN = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{secrets.token_hex(4)}"
 """This test process: its xdist worker (`gw0`, … or `main`) and a token no other process shares."""
 
 _serial = itertools.count(1)
+
+
+class RedisEnv(TypedDict):
+    """The environment that points a `serve` or `worker` child at this Redis under a prefix."""
+
+    REDIS_URL: str
+    CALICO_BOT_REDIS_PREFIX: str
 
 
 def unique_prefix(label: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.redis_keys import REDIS_URL, RedisEnv, isolated_prefix
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.signing import Signer
 
@@ -20,6 +21,14 @@ PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PRO
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in PROXY_VARS:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+async def redis_env() -> AsyncIterator[RedisEnv]:
+    """`REDIS_URL` and a key prefix of this test's own, for the `serve` and `worker` children
+    (`CALICO_BOT_REDIS_PREFIX`); every key under it is deleted afterwards (tests/redis_keys.py)."""
+    async with isolated_prefix("e2e") as prefix:
+        yield RedisEnv(REDIS_URL=REDIS_URL, CALICO_BOT_REDIS_PREFIX=prefix)
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from typing import Any
 
 import aiohttp
 
+from bot.queue.config import DEFAULT_PREFIX, QueueSettings
+from bot.queue.redis_queue import RedisJobQueue
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.signing import sign, slash_command_body
 
@@ -67,6 +69,8 @@ class Bot:
     url: str
     fake: FakeSlack
     proc: asyncio.subprocess.Process
+    redis: tuple[str, str] | None = None
+    """(REDIS_URL, key prefix) when jobs go through the Redis queue to a worker."""
 
     async def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, float]:
         started = time.perf_counter()
@@ -89,9 +93,17 @@ class Bot:
 
     async def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait until the bot has no work in flight: every job, listener and Slack call of the
-        requests it answered has finished (what a test checks before asserting nothing happened)."""
+        requests it answered has finished (what a test checks before asserting nothing happened).
+        With the Redis queue, also until no job is queued, running on a worker or waiting to retry:
+        serve idle first (it enqueues nothing more), then the queue empty (a job that starts another
+        keeps it non-empty in between)."""
         deadline = time.monotonic() + timeout
-        while busy := await self.idle():
+        while True:
+            busy = await self.idle()
+            if not busy and self.redis is not None:
+                busy = [f"{n} job(s) in the Redis queue"] if (n := await jobs_incomplete(*self.redis)) else []
+            if not busy:
+                return
             if time.monotonic() > deadline:
                 raise AssertionError(f"the bot was still busy after {timeout}s: {busy}")
             await asyncio.sleep(0.02)
@@ -151,12 +163,26 @@ async def serve_process(
         match = re.search(r"serving on (http://[\d.]+:\d+)", line)
         url = match.group(1) if match else ""
     drain = asyncio.create_task(_drain(proc.stderr))
+    redis = (
+        (env["REDIS_URL"], env.get("CALICO_BOT_REDIS_PREFIX", DEFAULT_PREFIX))
+        if env.get("REDIS_URL")
+        else None
+    )
     try:
-        yield Bot(url=url, fake=fake, proc=proc)
+        yield Bot(url=url, fake=fake, proc=proc, redis=redis)
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
         drain.cancel()
+
+
+async def jobs_incomplete(url: str, prefix: str) -> int:
+    """Jobs of the Redis queue under `prefix` that are queued, running or waiting to retry."""
+    queue = RedisJobQueue(url, settings=QueueSettings(prefix=prefix))
+    try:
+        return int(await queue._queue.count("incomplete"))  # SAQ's own count (bot.queue.redis_queue)
+    finally:
+        await queue.close()
 
 
 async def _drain(stream: asyncio.StreamReader) -> None:
@@ -175,20 +201,6 @@ def approval_id_of(card: Any) -> str:
             if e["action_id"] == "calico_approve"
         )
     )
-
-
-@asynccontextmanager
-async def flushed_redis(url: str) -> AsyncIterator[None]:
-    """A Redis database emptied before and after (tests use their own database index)."""
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(url)
-    await client.flushdb()
-    try:
-        yield
-    finally:
-        await client.flushdb()
-        await client.aclose()
 
 
 @dataclass

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 import yaml
 
+from tests.redis_keys import RedisEnv
 from tests.slack.fake_slack import FakeSlack
-from tests.slack.processes import Bot, approval_id_of, flushed_redis, serve_process, sim_process
-from tests.slack.test_remediation_e2e import CARD_TS, REDIS_URL, click
+from tests.slack.processes import Bot, approval_id_of, serve_process, sim_process
+from tests.slack.test_remediation_e2e import CARD_TS, click
 
 WORKER = "10.188.156.137"
 
@@ -29,20 +31,15 @@ def sim(tmp_path: Path) -> Iterator[Path]:
         yield kubeconfig
 
 
-@pytest.fixture
-async def clean_redis() -> AsyncIterator[None]:
-    async with flushed_redis(REDIS_URL):
-        yield
-
-
-async def _sim_get(kubeconfig: Path, path: str) -> dict:  # type: ignore[type-arg]
+async def _sim_get(kubeconfig: Path, path: str) -> dict[str, Any]:
     config = yaml.safe_load(await asyncio.to_thread(kubeconfig.read_text))
     server, token = config["clusters"][0]["cluster"]["server"], config["users"][0]["user"]["token"]
     async with (
         aiohttp.ClientSession() as session,
         session.get(server + path, headers={"Authorization": f"Bearer {token}"}) as response,
     ):
-        return await response.json()  # type: ignore[no-any-return]
+        answer: dict[str, Any] = await response.json()
+    return answer
 
 
 async def step(bot: Bot, fake: FakeSlack, kind: str, target: str, expect: str, n: int) -> str:
@@ -67,7 +64,7 @@ async def step(bot: Bot, fake: FakeSlack, kind: str, target: str, expect: str, n
     raise AssertionError(f"no outcome for {kind}")
 
 
-async def test_the_whole_ladder(sim: Path, clean_redis: None) -> None:
+async def test_the_whole_ladder(sim: Path, redis_env: RedisEnv) -> None:
     config = yaml.safe_load(await asyncio.to_thread(sim.read_text))
     server = config["clusters"][0]["cluster"]["server"]
     async with (
@@ -75,7 +72,7 @@ async def test_the_whole_ladder(sim: Path, clean_redis: None) -> None:
         serve_process(
             fake,
             sim,
-            REDIS_URL=REDIS_URL,
+            **redis_env,
             CALICO_BOT_APPROVER_USERS="U01REQ,U02APR",
             IBMCLOUD_API_KEY="sim-api-key",
             IKS_API_URL=server,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -20,11 +20,11 @@ import pytest
 import yaml
 
 from bot.cluster.kube import KubeTransport, resolve_cluster
+from tests.redis_keys import RedisEnv
 from tests.slack.fake_slack import Call, FakeSlack
-from tests.slack.processes import FORM, SECRET, Bot, approval_id_of, flushed_redis, serve_process, sim_process
+from tests.slack.processes import FORM, SECRET, Bot, approval_id_of, serve_process, sim_process
 from tests.slack.signing import block_actions_body, sign
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
 WORKER = "10.188.156.137"
 CARD_TS = "1700000005.000100"
 
@@ -33,12 +33,6 @@ CARD_TS = "1700000005.000100"
 def sim(tmp_path: Path) -> Iterator[Path]:
     with sim_process(tmp_path, scenario="crashloop-one", nodes=4, cluster="rem") as kubeconfig:
         yield kubeconfig
-
-
-@pytest.fixture
-async def clean_redis() -> AsyncIterator[None]:
-    async with flushed_redis(REDIS_URL):
-        yield
 
 
 async def click(bot: Bot, action_id: str, value: str, *, user: str, message_ts: str, reply: str) -> str:
@@ -111,10 +105,10 @@ async def node_unschedulable(kubeconfig: Path) -> bool:
     return bool(json.loads(response.body).get("spec", {}).get("unschedulable"))
 
 
-async def test_cordon_needs_another_approver_runs_once_and_is_audited(sim: Path, clean_redis: None) -> None:
+async def test_cordon_needs_another_approver_runs_once_and_is_audited(sim: Path, redis_env: RedisEnv) -> None:
     async with (
         FakeSlack() as fake,
-        serve_process(fake, sim, REDIS_URL=REDIS_URL, CALICO_BOT_APPROVER_USERS="U01REQ,U02APR") as bot,
+        serve_process(fake, sim, **redis_env, CALICO_BOT_APPROVER_USERS="U01REQ,U02APR") as bot,
     ):
         value = json.dumps({"kind": "cordon", "cluster": "rem", "target": WORKER})
         answer = await click(bot, "calico_action:0", value, user="U01REQ", message_ts=CARD_TS, reply="req")
@@ -170,13 +164,13 @@ async def test_cordon_needs_another_approver_runs_once_and_is_audited(sim: Path,
         assert f"calico-gather-rem-{WORKER}-" in shown  # the bundle gathered before
 
 
-async def test_read_only_mode_runs_nothing(sim: Path, clean_redis: None) -> None:
+async def test_read_only_mode_runs_nothing(sim: Path, redis_env: RedisEnv) -> None:
     async with (
         FakeSlack() as fake,
         serve_process(
             fake,
             sim,
-            REDIS_URL=REDIS_URL,
+            **redis_env,
             CALICO_BOT_APPROVER_USERS="U01REQ,U02APR",
             CALICO_BOT_READ_ONLY="1",
         ) as bot,
@@ -194,15 +188,13 @@ async def test_read_only_mode_runs_nothing(sim: Path, clean_redis: None) -> None
 SECRET_B64 = "c2ltdWxhdGVkLWJncC1wYXNzd29yZC1ub3QtcmVhbA=="
 
 
-async def test_copy_bgp_secret_through_slack_fixes_the_migration(tmp_path: Path, clean_redis: None) -> None:
+async def test_copy_bgp_secret_through_slack_fixes_the_migration(tmp_path: Path, redis_env: RedisEnv) -> None:
     import base64
 
     with sim_process(tmp_path, scenario="bgp-password-migration", nodes=4, cluster="bgp") as kubeconfig:
         async with (
             FakeSlack() as fake,
-            serve_process(
-                fake, kubeconfig, REDIS_URL=REDIS_URL, CALICO_BOT_APPROVER_USERS="U01REQ,U02APR"
-            ) as bot,
+            serve_process(fake, kubeconfig, **redis_env, CALICO_BOT_APPROVER_USERS="U01REQ,U02APR") as bot,
         ):
             value = json.dumps({"kind": "copy-bgp-secret", "cluster": "bgp", "target": "bgp"})
             await click(bot, "calico_action:0", value, user="U01REQ", message_ts=CARD_TS, reply="req")
@@ -220,12 +212,12 @@ async def test_copy_bgp_secret_through_slack_fixes_the_migration(tmp_path: Path,
     assert plain not in everything
 
 
-async def test_fifty_approve_clicks_on_two_replicas_execute_once(sim: Path, clean_redis: None) -> None:
+async def test_fifty_approve_clicks_on_two_replicas_execute_once(sim: Path, redis_env: RedisEnv) -> None:
     approvers = "U01REQ,U02APR,U04APR"
     async with (
         FakeSlack() as fake,
-        serve_process(fake, sim, REDIS_URL=REDIS_URL, CALICO_BOT_APPROVER_USERS=approvers) as one,
-        serve_process(fake, sim, REDIS_URL=REDIS_URL, CALICO_BOT_APPROVER_USERS=approvers) as two,
+        serve_process(fake, sim, **redis_env, CALICO_BOT_APPROVER_USERS=approvers) as one,
+        serve_process(fake, sim, **redis_env, CALICO_BOT_APPROVER_USERS=approvers) as two,
     ):
         value = json.dumps({"kind": "cordon", "cluster": "rem", "target": WORKER})
         await click(one, "calico_action:0", value, user="U01REQ", message_ts=CARD_TS, reply="req")
@@ -245,7 +237,8 @@ async def test_fifty_approve_clicks_on_two_replicas_execute_once(sim: Path, clea
         others = [a for a in answers if a not in running]
         assert all("Already approved by <@U0" in a for a in others), others
         await posted(fake, "✅ done")
-        await asyncio.sleep(1.0)
+        await one.wait_idle(timeout=60)  # both replicas, and every job on the queue, finished
+        await two.wait_idle(timeout=60)
         outcomes = [c for c in fake.calls("chat.postMessage") if "✅ done" in str(c.params.get("text", ""))]
         assert len(outcomes) == 1
         assert await node_unschedulable(sim)
@@ -253,7 +246,7 @@ async def test_fifty_approve_clicks_on_two_replicas_execute_once(sim: Path, clea
         assert routes["PATCH /api/v1/nodes/{name}"]["count"] == 1  # the cluster saw one cordon
 
 
-async def test_paging_from_slack_needs_an_approval(sim: Path, clean_redis: None) -> None:
+async def test_paging_from_slack_needs_an_approval(sim: Path, redis_env: RedisEnv) -> None:
     from tests.escalation.test_escalation import FakePagerDuty
 
     routing_key = "R0UT1NG-KEY-FOR-TESTS-0000000"
@@ -263,7 +256,7 @@ async def test_paging_from_slack_needs_an_approval(sim: Path, clean_redis: None)
         serve_process(
             fake,
             sim,
-            REDIS_URL=REDIS_URL,
+            **redis_env,
             CALICO_BOT_APPROVER_USERS="U01REQ,U02APR",
             CALICO_BOT_PAGERDUTY_ROUTING_KEY=routing_key,
             CALICO_BOT_PAGERDUTY_EVENTS_URL=pagerduty.url,
