@@ -26,9 +26,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.observability import correlation, measure
-from bot.observability.endpoints import QueueStats, add_probe_routes, slack_ack_timer
+from bot.observability.endpoints import add_probe_routes, queue_stats, readiness_checks, slack_ack_timer
 from bot.observability.logs import configure_logging
-from bot.observability.readiness import Check
 from bot.queue.idle import busy_tasks
 from bot.queue.jobs import InProcessQueue, JobQueue
 from bot.queue.redis_queue import RedisJobQueue
@@ -102,8 +101,8 @@ def build_web_app(
         web_app.middlewares.append(slack_request_guard(settings.signing_secret, path="/slack/events"))
     add_probe_routes(
         web_app,
-        checks=readiness_checks(store, queue),
-        queue_stats=lambda: _queue_stats(queue),
+        checks=readiness_checks(redis=store.ping if store is not None else None, queue=queue),
+        queue_stats=lambda: queue_stats(queue),
         details=lambda: {"mode": "socket" if settings.socket_mode else "http", "jobs": queue.running},
     )
 
@@ -113,34 +112,6 @@ def build_web_app(
 
     web_app.router.add_get("/_idle", idle)
     return web_app
-
-
-def readiness_checks(store: Store | None, queue: object) -> list[Check]:
-    """What `/readyz` asks: Redis (when configured) and the job queue."""
-    checks = [Check("queue", lambda: _queue_answers(queue))]
-    if store is not None:
-        checks.insert(0, Check("redis", store.ping))
-    return checks
-
-
-async def _queue_answers(queue: object) -> bool:
-    """A queue with a `ping()` (one on Redis) is asked; the in-process queue answers while this
-    process's event loop does, unless it was closed."""
-    ping = getattr(queue, "ping", None)
-    if callable(ping):
-        return bool(await ping())
-    return not getattr(queue, "closed", False)
-
-
-async def _queue_stats(queue: object) -> QueueStats:
-    """Depth and oldest age from a queue with `stats()`; the in-process queue has no waiting room
-    (every job starts at once), so its depth is 0."""
-    stats = getattr(queue, "stats", None)
-    if callable(stats):
-        result = await stats()
-        if isinstance(result, QueueStats):
-            return result
-    return QueueStats(depth=0, oldest_age_seconds=0.0)
 
 
 class ObservedSocketModeHandler(AsyncSocketModeHandler):

@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from saq.job import Job as SaqJob
+from saq.job import Status
+from saq.queue.redis import PubSubMultiplexer
 from saq.queue.redis import RedisQueue as SaqRedisQueue
 from saq.worker import Worker as SaqWorker
 
@@ -47,6 +49,7 @@ does) before handing the job to another worker."""
 DEQUEUE_TIMEOUT = 1.0
 """Seconds one blocking fetch waits: the longest a stop waits for an idle fetch to give up."""
 CANCEL_DEADLINE = 3.0
+FETCH_GRACE_SECONDS = 0.5
 
 
 T = TypeVar("T")
@@ -71,9 +74,69 @@ class QueueDepth:
     oldest_age_seconds: float
 
 
+_SWEEP_SCRIPT = """
+local id_jobs = {}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    redis.call('SETEX', KEYS[1], ARGV[1], 1)
+    for i, v in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+        id_jobs[i] = {v, redis.call('GET', v)}
+    end
+end
+return id_jobs
+"""
+"""SAQ's: once per `lock` seconds across workers, the active jobs with their records."""
+
+
 class _SaqQueue(SaqRedisQueue):
+    """SAQ's Redis queue with every key under calico-bot's prefix (`<prefix>saq:…`, not `saq:…`:
+    deployments and test runs sharing a Redis never meet) and a short abort wait in its sweep."""
+
+    def __init__(self, redis: aioredis.Redis, *, prefix: str) -> None:
+        self._prefix = prefix
+        super().__init__(redis, name="jobs")
+        self._pubsub = PubSubMultiplexer(redis.pubsub(), prefix=self.job_id(""))
+
+    def job_id(self, job_key: str) -> str:
+        return f"{self._prefix}saq:job:{job_key}"
+
+    def job_key_from_id(self, job_id: str) -> str:
+        return job_id[len(self.job_id("")) :]
+
+    def namespace(self, key: str) -> str:
+        return f"{self._prefix}saq:{key}"
+
     async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
-        return await super().sweep(lock, abort=min(abort, ABORT_WAIT_SECONDS))
+        """SAQ's sweep, except for a job found in the active list but not yet marked active: SAQ
+        takes it for abandoned, yet it is usually in the instant between a worker's fetch and its
+        first write (and would run twice). It is looked at again a moment later instead."""
+        if not self._cleanup_script:
+            self._cleanup_script = self.redis.register_script(_SWEEP_SCRIPT)
+        pairs = await self._cleanup_script(keys=[self._sweep, self._active], args=[lock], client=self.redis)
+        candidates = [(job_id, self.deserialize(job_bytes)) for job_id, job_bytes in pairs]
+        if any(job is not None and job.status == Status.QUEUED for _id, job in candidates):
+            await asyncio.sleep(FETCH_GRACE_SECONDS)
+            active = set(await _awaited(self.redis.lrange(self._active, 0, -1)))
+            candidates = [
+                (job_id, await self._get_job_by_id(job_id)) for job_id, _job in candidates if job_id in active
+            ]
+        swept: list[str] = []
+        for job_id, job in candidates:
+            if job is not None and job.status == Status.ACTIVE and not job.stuck:
+                continue
+            swept.append(job_id.decode() if isinstance(job_id, bytes) else str(job_id))
+            if job is None:
+                await _awaited(self.redis.lrem(self._active, 0, job_id))
+                await self.redis.zrem(self._incomplete, job_id)
+                continue
+            log.info("handing back job %s (its worker stopped)", job.key)
+            await self.abort(job, error=self.swept_error_message)
+            with contextlib.suppress(TimeoutError):
+                await job.refresh(min(abort, ABORT_WAIT_SECONDS))
+            if job.retryable:
+                await self.retry(job, error=self.swept_error_message)
+            else:
+                await self.finish(job, Status.ABORTED, error=self.swept_error_message)
+        return swept
 
 
 class _SaqWorker(SaqWorker[Any]):
@@ -96,7 +159,7 @@ class RedisJobQueue:
         self._redis = aioredis.Redis.from_url(
             redis_url, socket_connect_timeout=5, socket_keepalive=True, health_check_interval=30
         )
-        self._queue = _SaqQueue(self._redis, name=f"{settings.prefix}jobs")
+        self._queue = _SaqQueue(self._redis, prefix=settings.prefix)
         self.closed = False
         self.running = 0
         """Jobs this process is running now (0 in `serve`, which only enqueues)."""

@@ -15,8 +15,9 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 
+from bot.observability.endpoints import queue_stats, readiness_checks, start_probe_server
+from bot.observability.logs import configure_logging
 from bot.queue.redis_queue import RedisJobQueue
 from bot.remediation.flow import default_worker_id
 from bot.settings import ConfigError, Settings, load_settings
@@ -52,11 +53,17 @@ async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> None
         )
     if settings.read_only:
         log.warning("READ-ONLY MODE: every approved action is a dry run")
-    print(
+    probes = await start_probe_server(
+        settings.host,
+        settings.port,
+        checks=readiness_checks(redis=store.ping, queue=queue),
+        queue_stats=lambda: queue_stats(queue),
+        details=lambda: {"jobs": queue.running},
+    )
+    log.info(
         f"calico-bot worker {worker_id} taking jobs from {store.url} "
-        f"(queue {settings.queue.prefix}jobs, {settings.queue.concurrency} at a time)",
-        file=sys.stderr,
-        flush=True,
+        f"(queue {settings.queue.prefix}saq:, {settings.queue.concurrency} at a time); /healthz, /readyz and /metrics on port %s",
+        probes.addresses[0][1] if probes.addresses else settings.port,
     )
     try:
         await queue.work(stop, worker_id=worker_id)
@@ -66,20 +73,19 @@ async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> None
             sweeper.cancel()
         await queue.close()
         await store.close()
+        await probes.cleanup()
 
 
 def run_worker() -> int:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(process="worker", env=os.environ)
     try:
         settings = load_settings(os.environ)
     except ConfigError as exc:
         for problem in exc.problems:
-            print(f"calico-bot: {problem}", file=sys.stderr)
+            log.error("calico-bot: %s", problem)
         return 2
     if not settings.redis_url:
-        print(f"calico-bot: {NEEDS_REDIS}", file=sys.stderr)
+        log.error("calico-bot: %s", NEEDS_REDIS)
         return 2
     asyncio.run(work(settings))
     return 0

@@ -40,7 +40,9 @@ def wire(
     env = os.environ if env is None else env
     if slack is None:
         slack = SlackPoster(make_client(token=settings.bot_token, api_url=settings.api_url))
-    shared: SharedState = RedisState(store) if store is not None else MemoryState()
+    shared: SharedState = (
+        RedisState(store, lease_seconds=settings.queue.stale_seconds) if store is not None else MemoryState()
+    )
     remediation = None
     pagerduty = PagerDutySettings.from_env(env)
     if store is not None:
