@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from bot.observability import correlation, measure, metrics
-from bot.observability.readiness import Check, ReadinessLog, evaluate
+from bot.observability.readiness import Check, Probe, ReadinessLog, evaluate
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,33 @@ class QueueStats:
 
 QueueStatsFn = Callable[[], Awaitable[QueueStats]]
 Details = Callable[[], dict[str, object]]
+
+
+def readiness_checks(*, redis: Probe | None, queue: object) -> list[Check]:
+    """What `/readyz` asks in `serve` and `worker`: Redis (when configured) and the job queue."""
+    checks = [Check("queue", lambda: queue_answers(queue))]
+    if redis is not None:
+        checks.insert(0, Check("redis", redis))
+    return checks
+
+
+async def queue_answers(queue: object) -> bool:
+    """A queue with a `ping()` (the Redis queue) is asked; the in-process queue answers while this
+    process's event loop does, unless it was closed."""
+    ping = getattr(queue, "ping", None)
+    if callable(ping):
+        return bool(await ping())
+    return not getattr(queue, "closed", False)
+
+
+async def queue_stats(queue: object) -> QueueStats:
+    """Depth and oldest age from a queue with `stats()` (the Redis queue: anything with `depth` and
+    `oldest_age_seconds`); the in-process queue has no waiting room (every job starts at once)."""
+    stats = getattr(queue, "stats", None)
+    if callable(stats):
+        result = await stats()
+        return QueueStats(depth=int(result.depth), oldest_age_seconds=float(result.oldest_age_seconds))
+    return QueueStats(depth=0, oldest_age_seconds=0.0)
 
 
 def add_probe_routes(

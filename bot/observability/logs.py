@@ -34,6 +34,10 @@ from bot.observability import correlation
 from bot.redact import REDACTED, redact
 
 SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|_KEY|APIKEY)($|_)", re.IGNORECASE)
+QUIET_LOGGERS = {"saq": logging.WARNING}
+"""Libraries whose INFO lines say what ours already say with the correlation id (saq's "Processing
+Job<…>" / "Finished Job<…>", with every field of the request, and a "Dequeue timed out" a second at
+DEBUG): only their warnings and errors are kept."""
 MIN_SECRET_LENGTH = 8
 """Shorter values are not masked by value (they would mask ordinary words); the shapes still apply."""
 
@@ -142,6 +146,8 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel((level or env.get("LOG_LEVEL") or "INFO").upper())
+    for name, quiet in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(quiet)
     logging.captureWarnings(True)
     structlog.configure(
         processors=[

@@ -8,7 +8,7 @@ known shape here, so no measurement can grow the number of series without bound.
 | function | records |
 |---|---|
 | `ack(kind, status, seconds)` | a Slack request answered (HTTP status, or 200 for a Socket Mode ack) and how long it took |
-| `job(kind, outcome, seconds)` / `job_run(kind)` | a job finished: `succeeded`, `failed`, `requeued`, `abandoned` |
+| `job_started(kind)`, `job_finished(kind, outcome, seconds)` / `job_run(kind)` | a job ran: `succeeded`, `failed`, `requeued` (handed back at shutdown, or its worker died) |
 | `job_duplicate(kind)` | an enqueue refused because a job with that id was already taken |
 | `check(source, outcome, seconds, situations)` | one collection + diagnosis, and the situations it found |
 | `approval(outcome)` | an approval's step: `pending`, `approved`, `denied`, `expired`, `withdrawn`, `applied`, `succeeded`, `failed`, `refused`, … |
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 APIS = ("kubernetes", "slack", "iks")
-JOB_OUTCOMES = ("succeeded", "failed", "requeued", "abandoned")
+JOB_OUTCOMES = ("succeeded", "failed", "requeued")
 _LABEL = re.compile(r"[^a-z0-9_.-]+")
 _LABEL_MAX = 48
 
@@ -80,7 +80,13 @@ def ack(kind: str, status: int, seconds: float) -> None:
     _sink.ack(label(kind), status, seconds)
 
 
-def job(kind: str, outcome: str, seconds: float) -> None:
+def job_started(kind: str) -> None:
+    _sink.jobs_running(1)
+
+
+def job_finished(kind: str, outcome: str, seconds: float) -> None:
+    """A job that `job_started` counted has finished (one of JOB_OUTCOMES)."""
+    _sink.jobs_running(-1)
     _sink.job(label(kind), label(outcome), seconds)
 
 
@@ -90,17 +96,19 @@ def job_duplicate(kind: str) -> None:
 
 @contextmanager
 def job_run(kind: str) -> Iterator[None]:
-    """Time one job and count it `succeeded`, or `failed` when it raises (re-raised). A job handed
-    back to the queue is counted by the queue as `requeued` with `job(...)` instead."""
+    """Time one job and count it `succeeded`, or `failed` when it raises (re-raised), or `requeued`
+    when it is cancelled (handed back to the queue)."""
     started = time.perf_counter()
-    _sink.jobs_running(1)
+    job_started(kind)
     outcome = "failed"
     try:
         yield
         outcome = "succeeded"
+    except BaseException as exc:
+        outcome = "failed" if isinstance(exc, Exception) else "requeued"
+        raise
     finally:
-        _sink.jobs_running(-1)
-        _sink.job(label(kind), outcome, time.perf_counter() - started)
+        job_finished(kind, outcome, time.perf_counter() - started)
 
 
 def check(source: str, outcome: str, seconds: float, situations: Iterable[str] = ()) -> None:

@@ -6,7 +6,7 @@ Every series is `calico_bot_*` in one registry of its own (plus the process and 
 |---|---|---|---|
 | `calico_bot_slack_acks_total` | counter | kind, status | Slack requests answered (command, event, action, view, other; the HTTP status) |
 | `calico_bot_slack_ack_seconds` | histogram | kind | request received -> answer sent (Slack's limit is 3 s) |
-| `calico_bot_jobs_total` | counter | kind, outcome | jobs finished: succeeded, failed, requeued, abandoned |
+| `calico_bot_jobs_total` | counter | kind, outcome | jobs finished: succeeded, failed, requeued (handed back) |
 | `calico_bot_job_seconds` | histogram | kind | how long a job ran |
 | `calico_bot_jobs_duplicate_total` | counter | kind | enqueues refused: a job with that id was already taken |
 | `calico_bot_jobs_running` | gauge | | jobs running in this process |

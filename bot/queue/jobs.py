@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.observability import correlation, measure
+
 log = logging.getLogger(__name__)
 
 DEFAULT_JOB_TIMEOUT = 900
@@ -36,6 +38,9 @@ class Job:
     """Epoch seconds of the request (single-flight checks share a collection with anyone who asked
     before it finished)."""
     timeout: int = DEFAULT_JOB_TIMEOUT
+    correlation_id: str = field(default_factory=lambda: correlation.current().correlation_id)
+    """The correlation id of the request that made the job (Slack's id for it, taken from the
+    context it is created in), so the worker that runs it logs the same id (bot.observability)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +49,7 @@ class Job:
             "fields": dict(self.fields),
             "requested_at": self.requested_at,
             "timeout": self.timeout,
+            "correlation_id": self.correlation_id,
         }
 
     @classmethod
@@ -54,6 +60,7 @@ class Job:
             fields=dict(data.get("fields") or {}),
             requested_at=float(data.get("requested_at") or time.time()),
             timeout=int(data.get("timeout") or DEFAULT_JOB_TIMEOUT),
+            correlation_id=str(data.get("correlation_id") or ""),
         )
 
 
@@ -63,11 +70,20 @@ JobObserver = Callable[[Job, str, float], None]
 `handed-back`: a hook for metrics (seconds: how long it ran, or 0)."""
 
 
+_FINISHED = {"done": "succeeded", "failed": "failed", "handed-back": "requeued"}
+
+
 def log_observer(job: Job, event: str, seconds: float) -> None:
-    """The default observer: one structured log line per job event."""
-    log.info(
-        "job %s %s", job.id, event, extra={"job_id": job.id, "job_kind": job.kind, "job_seconds": seconds}
-    )
+    """The default observer: one structured log line per job event, and the job measurements
+    (`calico_bot_jobs_total`, `calico_bot_job_seconds`, `calico_bot_jobs_running`, duplicates)."""
+    with correlation.fresh(slack_id=job.correlation_id, job_id=job.id):
+        log.info("job %s %s", job.id, event, extra={"job_kind": job.kind, "job_seconds": seconds})
+    if event == "started":
+        measure.job_started(job.kind)
+    elif event in _FINISHED:
+        measure.job_finished(job.kind, _FINISHED[event], seconds)
+    elif event == "duplicate":
+        measure.job_duplicate(job.kind)
 
 
 class UnknownJobKind(LookupError):
@@ -99,10 +115,12 @@ class Handlers:
         return frozenset(self._handlers)
 
     async def run(self, job: Job) -> None:
+        """Run `job` with its handler, every line it logs correlated (the request's id, the job's id)."""
         handler = self._handlers.get(job.kind)
         if handler is None:
             raise UnknownJobKind(f"no handler for job kind {job.kind!r} (job {job.id})")
-        await handler(job)
+        with correlation.fresh(slack_id=job.correlation_id, job_id=job.id):
+            await handler(job)
 
 
 class InProcessQueue:
