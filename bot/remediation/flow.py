@@ -38,6 +38,7 @@ from bot.cluster.checking import CheckFailed, open_cluster
 from bot.cluster.sources import ClusterAccess
 from bot.escalation.handoff import dedup_key
 from bot.escalation.pagerduty import PagerDutySettings
+from bot.observability import correlation, measure
 from bot.queue.jobs import Job, JobQueue
 from bot.remediation.actions import (
     DEADLINES,
@@ -202,6 +203,7 @@ class Remediation:
             ttl=self.policy.ttl,
             origin=origin,
         )
+        correlation.bind(approval_id=approval.id)  # this request's log lines name the approval
         try:
             holder = await self.store.claim_slot(approval, now)
             if holder is not None and not (origin and holder.origin == origin):
@@ -275,6 +277,7 @@ class Remediation:
 
     async def decide(self, *, approval_id: str, user: str, approve: bool, channel: str, card_ts: str) -> str:
         """An Approve/Deny click. Returns the clicker's answer; updates the card; queues the run."""
+        correlation.bind(approval_id=approval_id)
         now = self.now()
         try:
             approval = await self.store.get(approval_id)
@@ -366,6 +369,7 @@ class Remediation:
     async def execute(self, approval_id: str, *, channel: str, card_ts: str) -> None:
         """Run an approved request once: claim it (approved → executing, this worker its owner),
         or take it over when its owner stopped beating; then run, or resume (verify only)."""
+        correlation.bind(approval_id=approval_id)
         now = self.now()
         claimed = await self.executions.claim(approval_id, self.worker_id, now)
         approval = claimed.approval
@@ -505,7 +509,8 @@ class Remediation:
         at: datetime | None = None,
         approver: str | None = None,
     ) -> None:
-        """One audit entry about an approval (who asked, who approved, what happened)."""
+        """One audit entry about an approval (who asked, who approved, what happened), counted in
+        `calico_bot_approvals_total` by its outcome (a refused decision as `refused`)."""
         await self.store.audit(
             approval.cluster,
             kind=kind,
@@ -519,6 +524,8 @@ class Remediation:
             approver=approval.approver if approver is None else approver,
             at=at or self.now(),
         )
+        if outcome or kind == AuditKind.REFUSAL:
+            measure.approval(outcome or "refused")
 
     async def _expire(self, approval_id: str, now: datetime) -> Approval | None:
         """pending → expired (once, by compare-and-set), audited; None when it was not pending."""
@@ -619,6 +626,7 @@ class Remediation:
                 detail=detail,
                 at=self.now(),
             )
+            measure.approval("refused")
         except StoreUnavailable:
             log.warning("audit of a refusal lost: Redis unreachable")
 
