@@ -23,11 +23,17 @@ COPY checks ./checks
 RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
     && /opt/calico-bot/bin/pip install --no-deps /wheels/calico_bot-*.whl
 
-# Runtime stage: the venv, a non-root user, nothing else.
+# Runtime stage: the venv, a non-root user, nothing else. It runs with a read-only root filesystem
+# (deploy/: /tmp is the only writable place), so Python writes no bytecode. Commands:
+#   serve   the Slack app (HTTP on $PORT, default 3000: /slack/events, /healthz, /readyz, /metrics)
+#   worker  the job runner (needs REDIS_URL; /healthz, /readyz, /metrics on $PORT)
+#   check   a one-shot diagnosis, e.g. `docker run -v $PWD/dump:/dump calico-bot check --from-dump /dump`
 FROM python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b
-ENV PATH=/opt/calico-bot/bin:$PATH PYTHONUNBUFFERED=1
+ENV PATH=/opt/calico-bot/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 COPY --from=build /opt/calico-bot /opt/calico-bot
-RUN useradd --system --uid 10001 --no-create-home calico-bot
-USER 10001
+RUN groupadd --system --gid 10001 calico-bot \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home calico-bot
+USER 10001:10001
+EXPOSE 3000
 ENTRYPOINT ["python", "-m", "bot"]
 CMD ["--help"]
