@@ -29,6 +29,7 @@ def entrypoint() -> list[str]:
 
 def container(name: str) -> dict[str, Any]:
     [found] = find(rendered(BASE), "Deployment", name)["spec"]["template"]["spec"]["containers"]
+    assert isinstance(found, dict)
     return found
 
 
