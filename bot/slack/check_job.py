@@ -13,7 +13,6 @@ member, Slack down), the requester is told through the command's `response_url`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -235,8 +234,9 @@ class _ProgressEdits:
         self.stopped = True
         if self.editing is not None:
             self.editing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.editing
+            # wait() does not raise the edit's cancellation, and lets this job's own through (a
+            # suppressed CancelledError here swallowed a shutdown's: the job ran on, then ran again)
+            await asyncio.wait([self.editing])
 
 
 async def _replace(slack: SlackPoster, request: CheckRequest, ts: str, message: Message) -> str:

@@ -20,7 +20,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 
 import aiohttp
@@ -84,15 +84,27 @@ def checking_posts(fake: FakeSlack) -> list[Call]:
     return [c for c in fake.calls("chat.postMessage") if str(c.params.get("text", "")).startswith("⏳")]
 
 
+WATCHED: list[Worker] = []
+"""The workers of the running test, whose last log lines a timeout shows."""
+
+
 async def until(ready: object, timeout: float, what: str) -> float:
     """Poll `ready()` every 50 ms; the seconds it took."""
     assert callable(ready)
     started = time.monotonic()
     while not ready():
         if time.monotonic() - started > timeout:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            tails = "\n".join("".join(w.lines[-15:]) for w in WATCHED)
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; the workers said:\n{tails}")
         await asyncio.sleep(0.05)
     return time.monotonic() - started
+
+
+@pytest.fixture(autouse=True)
+def _watched() -> Iterator[None]:
+    WATCHED.clear()
+    yield
+    WATCHED.clear()
 
 
 async def command(bot: Bot, text: str, *, trigger: str, user: str = "U1") -> None:
@@ -101,6 +113,12 @@ async def command(bot: Bot, text: str, *, trigger: str, user: str = "U1") -> Non
     )
     status, _text, _s = await bot.post(body, sign(body, SECRET, content_type=FORM))
     assert status == 200
+
+
+async def watched(stack: AsyncExitStack, starting: AbstractAsyncContextManager[Worker]) -> Worker:
+    worker = await stack.enter_async_context(starting)
+    WATCHED.append(worker)
+    return worker
 
 
 def running(workers: list[Worker], job_id: str) -> Worker | None:
@@ -125,7 +143,7 @@ async def test_one_card_from_either_serve_and_a_killed_worker_s_check_still_arri
     env = env_for(prefix)
     async with AsyncExitStack() as stack:
         fake = await stack.enter_async_context(FakeSlack())
-        workers = [await stack.enter_async_context(worker_process(fake, slow_sim, **env)) for _ in range(2)]
+        workers = [await watched(stack, worker_process(fake, slow_sim, **env)) for _ in range(2)]
         one = await stack.enter_async_context(serve_process(fake, slow_sim, worker=False, **env))
         two = await stack.enter_async_context(serve_process(fake, slow_sim, worker=False, **env))
 
@@ -155,7 +173,7 @@ async def test_sigterm_mid_job_exits_in_time_and_hands_the_job_back(slow_sim: Pa
     env = env_for(prefix, CALICO_BOT_SHUTDOWN_SECONDS="0")  # no time to finish: it must be handed back
     async with AsyncExitStack() as stack:
         fake = await stack.enter_async_context(FakeSlack())
-        first = await stack.enter_async_context(worker_process(fake, slow_sim, **env))
+        first = await watched(stack, worker_process(fake, slow_sim, **env))
         bot = await stack.enter_async_context(serve_process(fake, slow_sim, worker=False, **env))
         await command(bot, "check rem", trigger="t-term")
         await until(lambda: running([first], "check:t-term") is not None, 30, "the worker to start it")
@@ -167,7 +185,7 @@ async def test_sigterm_mid_job_exits_in_time_and_hands_the_job_back(slow_sim: Pa
         assert took < 30
         assert cards(fake) == []  # it did not finish: it was handed back, not dropped
         assert any("handed-back" in line for line in first.lines)
-        second = await stack.enter_async_context(worker_process(fake, slow_sim, **env))
+        second = await watched(stack, worker_process(fake, slow_sim, **env))
         await until(lambda: len(cards(fake)) == 1, 60, "the handed-back check's card")
         assert any("job check:t-term started" in line for line in second.lines)
         print(f"\nSIGTERM to exit: {took:.1f} s")
@@ -177,7 +195,7 @@ async def test_the_same_event_to_both_serves_posts_once(slow_sim: Path, prefix: 
     env = env_for(prefix)
     async with AsyncExitStack() as stack:
         fake = await stack.enter_async_context(FakeSlack())
-        await stack.enter_async_context(worker_process(fake, slow_sim, **env))
+        await watched(stack, worker_process(fake, slow_sim, **env))
         one = await stack.enter_async_context(serve_process(fake, slow_sim, worker=False, **env))
         two = await stack.enter_async_context(serve_process(fake, slow_sim, worker=False, **env))
         body = app_mention_body("check rem", event_id="Ev0DUPLICATE1", ts="1700000100.000100")
@@ -195,7 +213,7 @@ async def test_thirty_concurrent_checks_read_the_node_list_once(slow_sim: Path, 
     async with AsyncExitStack() as stack:
         fake = await stack.enter_async_context(FakeSlack())
         for _ in range(2):
-            await stack.enter_async_context(worker_process(fake, slow_sim, **env))
+            await watched(stack, worker_process(fake, slow_sim, **env))
         bots = [
             await stack.enter_async_context(serve_process(fake, slow_sim, worker=False, **env))
             for _ in range(2)
@@ -216,7 +234,7 @@ async def test_five_clicks_on_one_button_make_one_approval_card(slow_sim: Path, 
     async with AsyncExitStack() as stack:
         fake = await stack.enter_async_context(FakeSlack())
         for _ in range(2):
-            await stack.enter_async_context(worker_process(fake, slow_sim, **env))
+            await watched(stack, worker_process(fake, slow_sim, **env))
         bots = [
             await stack.enter_async_context(serve_process(fake, slow_sim, worker=False, **env))
             for _ in range(2)
@@ -267,7 +285,7 @@ async def test_a_killed_worker_mid_reboot_applies_it_once_and_frees_the_lock(
     worker_ip = "10.188.156.137"
     async with AsyncExitStack() as stack:
         fake = await stack.enter_async_context(FakeSlack())
-        workers = [await stack.enter_async_context(worker_process(fake, iks_sim, **env)) for _ in range(2)]
+        workers = [await watched(stack, worker_process(fake, iks_sim, **env)) for _ in range(2)]
         bot = await stack.enter_async_context(serve_process(fake, iks_sim, worker=False, **env))
         store = await stack.enter_async_context(Store(REDIS_URL, prefix=prefix))
 
