@@ -63,12 +63,21 @@ def test_one_odd_item_does_not_drop_its_list(tmp_path: Path) -> None:
 
     nodes = {"kind": "NodeList", "apiVersion": "v1", "items": [{"metadata": {"name": "w1"}, "status": {}}]}
     good = {
-        "metadata": {"name": "calico-node-abcde", "namespace": "kube-system", "labels": {"k8s-app": "calico-node"}},
+        "metadata": {
+            "name": "calico-node-abcde",
+            "namespace": "kube-system",
+            "labels": {"k8s-app": "calico-node"},
+        },
         "spec": {"nodeName": "w1", "containers": [{"name": "calico-node"}]},
         "status": {
             "phase": "Running",
             "containerStatuses": [
-                {"name": "calico-node", "ready": False, "restartCount": 7, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}
+                {
+                    "name": "calico-node",
+                    "ready": False,
+                    "restartCount": 7,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                }
             ],
         },
     }
