@@ -37,6 +37,7 @@ from bot.cluster.rbac import Access, access_of, read_plan_accesses
 from bot.escalation.gather import gather
 from bot.remediation.actions import apply_action, plan_action, verify
 from bot.remediation.iks import IksClient, IksSettings
+from bot.remediation.recovery import verified_state
 from bot.remediation.workers import plan_worker_action, verify_worker
 from bot.sim import SimCluster
 from checks.diagnose import diagnose
@@ -52,6 +53,7 @@ RECORDED_MODULES = {
     "bot/cluster/collect.py",
     "bot/escalation/gather.py",
     "bot/remediation/actions.py",
+    "bot/remediation/recovery.py",
     "bot/remediation/workers.py",
 }
 CRASHLOOP_WORKER = "10.188.156.137"  # crashloop-one / crashloop-needs-reboot: the bad calico-node
@@ -122,12 +124,16 @@ async def _record(tmp: Path) -> Recording:
             plan = await plan_action(rec, cluster="c", kind=kind, target=CRASHLOOP_WORKER)
             await apply_action(rec, plan)
             assert (await verify(rec, plan, deadline_s=5, poll_s=0.05)).ok
+            rec.step = f"{kind.value} (recovery read)"
+            assert (await verified_state(rec, plan, since=None))[0]
         rec.step = "delete-pod"
         diagnosis = diagnose(snapshot, now=snapshot.collected_at)
         target = next(a.target for a in diagnosis.actions if a.kind == ActionKind.DELETE_POD)
         plan = await plan_action(rec, cluster="c", kind=ActionKind.DELETE_POD, target=target)
         await apply_action(rec, plan)
         assert (await verify(rec, plan, deadline_s=10, poll_s=0.05)).ok
+        rec.step = "delete-pod (recovery read)"
+        assert (await verified_state(rec, plan, since=None))[0]
         rec.inner.close()
     async with SimCluster("roks-crio-notready", nodes=4) as sim:
         rec = _recorder(sim, tmp, recording, "roks")
@@ -141,6 +147,8 @@ async def _record(tmp: Path) -> Recording:
         plan = await plan_action(rec, cluster="c", kind=ActionKind.COPY_BGP_SECRET, target="c")
         assert "copied secret" in await apply_action(rec, plan)
         assert (await verify(rec, plan, deadline_s=10, poll_s=0.05)).ok
+        rec.step = "copy-bgp-secret (recovery read)"
+        assert (await verified_state(rec, plan, since=None))[0]
         rec.inner.close()
     async with SimCluster("crashloop-needs-reboot", nodes=4) as sim:
         rec = _recorder(sim, tmp, recording, "reboot")
@@ -151,6 +159,8 @@ async def _record(tmp: Path) -> Recording:
                 target = CRASHLOOP_WORKER if kind == ActionKind.REBOOT_WORKER else "c"
                 plan = await plan_worker_action(rec, iks, cluster="c", kind=kind, target=target)
                 await verify_worker(rec, plan, since=clock.utcnow(), deadline_s=0)
+                rec.step = f"{kind.value} (recovery read)"
+                await verified_state(rec, plan, since=clock.utcnow())
         rec.inner.close()
     return recording
 
