@@ -331,6 +331,11 @@ async def test_a_killed_worker_mid_reboot_applies_it_once_and_frees_the_lock(
         recovery = time.monotonic() - killed
         assert "✅ done" in outcomes()[0], outcomes()
         assert "resumed after its first worker stopped" in outcomes()[0]
+        # the outcome goes to Slack first; the record's state, the audit and the lock follow it
+        for _ in range(600):  # up to 30 s
+            if await store.lock_holder("lad") is None:
+                break
+            await asyncio.sleep(0.05)
         record = await store.get(approval_id)
         assert record is not None
         assert record.state == "succeeded"
