@@ -25,7 +25,7 @@ RESIDENT_COROUTINES = frozenset(
         # slack_sdk's Socket Mode client: the session monitor and the message receive/process loops
         "slack_sdk.socket_mode.aiohttp.SocketModeClient.monitor_current_session",
         "slack_sdk.socket_mode.aiohttp.SocketModeClient.receive_messages",
-        "slack_sdk.socket_mode.aiohttp.SocketModeClient.process_messages",
+        "slack_sdk.socket_mode.async_client.AsyncBaseSocketModeClient.process_messages",
     }
 )
 """Coroutines (`module.qualified_name`) that wait for work rather than being work."""

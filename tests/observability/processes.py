@@ -117,6 +117,18 @@ class Serve:
         ):
             return response.status, await response.text()
 
+    async def wait_idle(self, timeout: float = 30.0) -> None:
+        """Until `calico-bot serve` has no work in flight (`GET /_idle`, bot.queue.idle)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status, text = await self.get("/_idle")
+            assert status == 200, text
+            busy = json.loads(text)["busy"]
+            if not busy:
+                return
+            assert time.monotonic() < deadline, f"serve still busy after {timeout} s: {busy}"
+            await asyncio.sleep(0.02)
+
     async def wait_for_line(self, pattern: str, timeout: float = 15.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -44,6 +44,21 @@ async def click(serve: Serve, fake: FakeSlack, action_id: str, value: str, *, us
     return str(answers[-1].payload.get("text", ""))
 
 
+EVERY_STEP_ONCE = {"pending": 1, "refused": 1, "approved": 1, "applied": 1, "succeeded": 1}
+
+
+def approvals_counted(metrics_texts: list[str]) -> dict[str, float]:
+    """`calico_bot_approvals_total` by outcome, summed over the processes' expositions."""
+    counted: dict[str, float] = {}
+    for text in metrics_texts:
+        samples = metric_samples(text)
+        for outcome in EVERY_STEP_ONCE:
+            counted[outcome] = counted.get(outcome, 0) + sample(
+                samples, "calico_bot_approvals_total", outcome=outcome
+            )
+    return counted
+
+
 async def test_each_step_of_an_approval_is_counted_and_its_lines_name_it(sim: Path, tmp_path: Path) -> None:
     with redis_server(tmp_path) as redis:
         async with FakeSlack() as fake:
@@ -78,17 +93,14 @@ async def test_each_step_of_an_approval_is_counted_and_its_lines_name_it(sim: Pa
                 while not any("✅ done" in str(c.params.get("text")) for c in fake.calls("chat.postMessage")):
                     assert time.monotonic() < deadline, "no outcome in the thread"
                     await asyncio.sleep(0.1)
-                await asyncio.sleep(0.5)  # the verification's audit follows the post
-                texts = [(await p.get("/metrics"))[1] for p in (serve, worker)]
+                # the verification's audit follows the post: read until every step is counted (or 30 s)
+                for _ in range(300):
+                    counted = approvals_counted([(await p.get("/metrics"))[1] for p in (serve, worker)])
+                    if counted == EVERY_STEP_ONCE:
+                        break
+                    await asyncio.sleep(0.1)
 
-    counted: dict[str, float] = {}
-    for text in texts:
-        samples = metric_samples(text)
-        for outcome in ("pending", "refused", "approved", "applied", "succeeded"):
-            counted[outcome] = counted.get(outcome, 0) + sample(
-                samples, "calico_bot_approvals_total", outcome=outcome
-            )
-    assert counted == {"pending": 1, "refused": 1, "approved": 1, "applied": 1, "succeeded": 1}
+    assert counted == EVERY_STEP_ONCE
 
     records = serve.records() + worker.records()
     naming = {r["correlation_id"] for r in records if r.get("approval_id") == approval_id}

@@ -112,7 +112,15 @@ async def test_no_secret_in_any_line_and_every_line_is_json_with_its_correlation
                 await serve.wait_for_line(r"refused a request to /slack/events: HTTP 401")
                 await _wait_for(lambda: bool(fake.calls("chat.postEphemeral")), 15, "the mention's answer")
 
-                await asyncio.sleep(0.5)  # the mention's failed answer is logged after the call
+                await serve.wait_idle()  # the mention's failed answer is logged after the call
+                for _ in range(300):  # the worker counts the check job once it returned (after the card)
+                    _, text = await worker.get("/metrics")
+                    done = sample(
+                        metric_samples(text), "calico_bot_jobs_total", kind="check", outcome="succeeded"
+                    )
+                    if done >= 1:
+                        break
+                    await asyncio.sleep(0.1)
                 texts = []
                 for process in (serve, worker):
                     status, text = await process.get("/metrics")
@@ -219,7 +227,7 @@ async def test_socket_mode_envelopes_are_correlated_and_measured(tmp_path: Path)
             )
             await fake.push_envelope(envelope)
             await fake.wait_for_ack(envelope["envelope_id"], timeout=10)
-            await asyncio.sleep(0.3)
+            await serve.wait_idle()  # the ack is measured once the envelope's handling returns
             _, metrics_text = await serve.get("/metrics")
     samples = metric_samples(metrics_text)
     assert sample(samples, "calico_bot_slack_acks_total", kind="command", status="200") == 1
