@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import signal
@@ -105,13 +106,25 @@ def build_web_app(
         queue_stats=lambda: queue_stats(queue),
         details=lambda: {"mode": "socket" if settings.socket_mode else "http", "jobs": queue.running},
     )
-
-    async def idle(_request: web.Request) -> web.Response:
-        busy = busy_tasks()  # end-to-end tests wait for this instead of sleeping (bot.queue.idle)
-        return web.json_response({"idle": not busy, "busy": busy})
-
-    web_app.router.add_get("/_idle", idle)
+    web_app.router.add_get("/_idle", idle_endpoint)
     return web_app
+
+
+async def idle_endpoint(request: web.Request) -> web.Response:
+    """`GET /_idle`: the work in flight (bot.queue.idle), for end-to-end tests and drills that wait
+    for the bot instead of sleeping. It names the bot's running tasks, so it answers only callers on
+    this machine (in a pod: its own loopback); anyone else gets 404."""
+    if not _from_loopback(request):
+        raise web.HTTPNotFound()
+    busy = busy_tasks()
+    return web.json_response({"idle": not busy, "busy": busy})
+
+
+def _from_loopback(request: web.Request) -> bool:
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
 
 
 class ObservedSocketModeHandler(AsyncSocketModeHandler):

@@ -89,3 +89,33 @@ async def test_an_open_connection_between_requests_is_idle_and_a_request_in_flig
     finally:
         release.set()
         await runner.cleanup()
+
+
+class _PeerTransport(asyncio.Transport):
+    """A transport that only knows who is on the other end: what aiohttp reads `request.remote` from."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__()
+        self._host = host
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return (self._host, 40000) if name == "peername" else default
+
+
+async def test_idle_answers_this_machine_only() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from bot.serve import idle_endpoint
+
+    for local in ("127.0.0.1", "::1"):
+        response = await idle_endpoint(make_mocked_request("GET", "/_idle", transport=_PeerTransport(local)))
+        assert response.status == 200, local
+        assert isinstance(response, web.Response)
+        assert response.text is not None
+        assert '"idle": true' in response.text, response.text
+    for remote in ("10.1.2.3", "192.0.2.7", "fd00::9"):
+        try:
+            await idle_endpoint(make_mocked_request("GET", "/_idle", transport=_PeerTransport(remote)))
+        except web.HTTPNotFound:
+            continue
+        raise AssertionError(f"/_idle answered {remote}")
