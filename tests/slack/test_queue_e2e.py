@@ -137,6 +137,21 @@ async def sim_requests(kubeconfig: Path) -> dict[str, int]:
     return {route: stats["count"] for route, stats in log.get("routes", log).items()}
 
 
+async def hold_log_reads(kubeconfig: Path, hold: bool) -> None:
+    """While `hold`, every pod-log read of the simulator waits 60 s: a check that has started stays
+    mid-collection until the test has stopped its worker, however loaded the machine is."""
+    config = yaml.safe_load(await asyncio.to_thread(kubeconfig.read_text))
+    server, token = config["clusters"][0]["cluster"]["server"], config["users"][0]["user"]["token"]
+    faults = [{"route": "GET */log", "delay_ms": 60_000}] if hold else []
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            server + "/_sim/faults", json=faults, headers={"Authorization": f"Bearer {token}"}
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
+
+
 async def test_one_card_from_either_serve_and_a_killed_worker_s_check_still_arrives(
     slow_sim: Path, prefix: str
 ) -> None:
@@ -153,6 +168,7 @@ async def test_one_card_from_either_serve_and_a_killed_worker_s_check_still_arri
         await until(lambda: len(cards(fake)) == 2, 60, "the card of the second check")
         assert len(checking_posts(fake)) == 2  # one card per command, whichever serve took it
 
+        await hold_log_reads(slow_sim, True)  # the next check cannot finish before its worker dies
         await command(one, "check rem", trigger="t-kill")
         await until(lambda: running(workers, "check:t-kill") is not None, 30, "a worker to start it")
         victim = running(workers, "check:t-kill")
@@ -160,6 +176,8 @@ async def test_one_card_from_either_serve_and_a_killed_worker_s_check_still_arri
         await until(lambda: len(checking_posts(fake)) == 3, 30, "its checking message")  # mid-collection
         victim.proc.send_signal(signal.SIGKILL)
         killed = time.monotonic()
+        assert len(cards(fake)) == 2  # it was killed before its check could finish
+        await hold_log_reads(slow_sim, False)
         await until(lambda: len(cards(fake)) == 3, 60, "the card after the kill")
         recovery = time.monotonic() - killed
         survivor = next(w for w in workers if w is not victim)
@@ -175,11 +193,13 @@ async def test_sigterm_mid_job_exits_in_time_and_hands_the_job_back(slow_sim: Pa
         fake = await stack.enter_async_context(FakeSlack())
         first = await watched(stack, worker_process(fake, slow_sim, **env))
         bot = await stack.enter_async_context(serve_process(fake, slow_sim, worker=False, **env))
+        await hold_log_reads(slow_sim, True)  # the check cannot finish before its worker is stopped
         await command(bot, "check rem", trigger="t-term")
         await until(lambda: running([first], "check:t-term") is not None, 30, "the worker to start it")
         first.proc.send_signal(signal.SIGTERM)
         stopped = time.monotonic()
         returncode = await asyncio.wait_for(first.proc.wait(), 30)
+        await hold_log_reads(slow_sim, False)
         took = time.monotonic() - stopped
         assert returncode == 0
         assert took < 30
