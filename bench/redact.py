@@ -184,7 +184,7 @@ def main() -> None:
         small, big = seconds(redact, make(100_000)), seconds(redact, make(1_000_000))
         print(f"  bot.redact  {name:34s} {small:7.4f} s  {big:7.4f} s  x{big / small:5.1f}")
 
-    print(f"baseline (7fb9858) on a run of word characters, doubling until a call takes > {args.cap:.0f} s:")
+    print(f"baseline (7fb9858) on a run of word characters, doubling until a call takes > {args.cap:g} s:")
     n, took_old = 1_000, 0.0
     while took_old < args.cap and n <= 1_000_000:
         took_old = seconds(baseline_redact, "a" * n)
