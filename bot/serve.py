@@ -36,6 +36,7 @@ from bot.remediation.flow import Remediation
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack.api import SlackPoster, make_client
 from bot.store.redis_store import Store
+from bot.worker.exit import finish
 from bot.worker.wiring import store_for, wire
 from handlers.http_guard import refusal_of
 from handlers.slack import Deps, register
@@ -198,4 +199,4 @@ def run_serve() -> int:
             log.error("calico-bot: %s", problem)
         return 2
     asyncio.run(serve(settings))
-    return 0
+    return finish(0)

@@ -21,6 +21,7 @@ from bot.observability.logs import configure_logging
 from bot.queue.redis_queue import RedisJobQueue
 from bot.remediation.flow import default_worker_id
 from bot.settings import ConfigError, Settings, load_settings
+from bot.worker.exit import finish
 from bot.worker.sweeps import sweep_forever
 from bot.worker.wiring import store_for, wire
 
@@ -88,4 +89,4 @@ def run_worker() -> int:
         log.error("calico-bot: %s", NEEDS_REDIS)
         return 2
     asyncio.run(work(settings))
-    return 0
+    return finish(0)
