@@ -30,6 +30,8 @@ VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DEL
 class RouteStats:
     count: int = 0
     bytes: int = 0
+    held: int = 0
+    """Requests a delay fault is holding right now (not answered yet, so not in `count`)."""
 
 
 @dataclass

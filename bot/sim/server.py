@@ -384,9 +384,14 @@ class ApiServer:
         if not self._authorized(request):
             return self._record(route.key, _status_response(ApiError(401, "Unauthorized", "Unauthorized")))
         faults = self._firing(route, request)
-        for fault in faults:
-            if fault.delay_ms:
-                await asyncio.sleep(fault.delay_ms / 1000)
+        delay_ms = sum(fault.delay_ms for fault in faults if fault.delay_ms)
+        if delay_ms:
+            stats = self._requests.setdefault(route.key, RouteStats())
+            stats.held += 1
+            try:
+                await asyncio.sleep(delay_ms / 1000)
+            finally:
+                stats.held -= 1
         for fault in faults:
             if fault.status is not None:
                 return self._record(route.key, _status_response(self._fault_error(fault, route, request)))
@@ -506,7 +511,10 @@ class ApiServer:
     async def _control(self, request: web.Request) -> web.StreamResponse:
         path, method = request.path, request.method
         if path == "/_sim/requests" and method == "GET":
-            data = {k: {"count": v.count, "bytes": v.bytes} for k, v in sorted(self._requests.items())}
+            data = {
+                k: {"count": v.count, "bytes": v.bytes, "held": v.held}
+                for k, v in sorted(self._requests.items())
+            }
             return _json_response(encode(data))
         if path == "/_sim/reset-log" and method == "POST":
             self.reset_requests()

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bot.sim import SimCluster, load_scenario
+from bot.sim.routes import RouteStats
 from tests.sim.conftest import StartSim, call
 
 
@@ -78,6 +79,22 @@ async def test_delay_fault_makes_the_client_time_out(
     with pytest.raises(asyncio.TimeoutError):
         await call(http, sim, "GET", "/api/v1/pods", timeout=0.3)
     assert (await call(http, sim, "GET", "/api/v1/nodes", timeout=2)).status == 200  # other routes: no delay
+
+
+async def test_the_request_log_shows_what_a_delay_is_holding(
+    start_sim: StartSim, http: aiohttp.ClientSession
+) -> None:
+    sim = await start_sim("healthy")
+    sim.set_faults([{"route": "GET /api/v1/pods", "delay_ms": 2000}])
+    held = asyncio.create_task(call(http, sim, "GET", "/api/v1/pods", timeout=10))
+    while sim.requests.get("GET /api/v1/pods", RouteStats()).held == 0:
+        assert not held.done()
+        await asyncio.sleep(0.01)
+    while_held = (await call(http, sim, "GET", "/_sim/requests")).json()["GET /api/v1/pods"]
+    assert while_held == {"count": 0, "bytes": 0, "held": 1}
+    assert (await held).status == 200
+    after = sim.requests["GET /api/v1/pods"]
+    assert (after.count, after.held) == (1, 0)
 
 
 async def test_truncated_chunked_body(start_sim: StartSim, http: aiohttp.ClientSession) -> None:
@@ -208,7 +225,7 @@ async def test_request_log(start_sim: StartSim, http: aiohttp.ClientSession) -> 
     assert log["GET /api/v1/nodes/{name}"].bytes == len(node.body)
     assert log["GET /api/v1/nodes"].count == 1  # the 401 is counted too
     over_http = (await call(http, sim, "GET", "/_sim/requests")).json()
-    assert over_http["GET /api/v1/nodes/{name}"] == {"count": 1, "bytes": len(node.body)}
+    assert over_http["GET /api/v1/nodes/{name}"] == {"count": 1, "bytes": len(node.body), "held": 0}
     assert not any(key.startswith("GET /_sim") for key in over_http)
     assert (await call(http, sim, "POST", "/_sim/reset-log")).status == 200
     assert sim.requests == {}

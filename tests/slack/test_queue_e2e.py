@@ -126,7 +126,9 @@ def running(workers: list[Worker], job_id: str) -> Worker | None:
     return next((w for w in workers if any(f"job {job_id} started" in line for line in w.lines)), None)
 
 
-async def sim_requests(kubeconfig: Path) -> dict[str, int]:
+async def sim_requests(kubeconfig: Path, field: str = "count") -> dict[str, int]:
+    """The simulator's request log: per route, the requests answered (`count`) or being held by a
+    delay fault right now (`held`)."""
     config = yaml.safe_load(await asyncio.to_thread(kubeconfig.read_text))
     server, token = config["clusters"][0]["cluster"]["server"], config["users"][0]["user"]["token"]
     async with (
@@ -134,7 +136,18 @@ async def sim_requests(kubeconfig: Path) -> dict[str, int]:
         session.get(server + "/_sim/requests", headers={"Authorization": f"Bearer {token}"}) as response,
     ):
         log = await response.json()
-    return {route: stats["count"] for route, stats in log.get("routes", log).items()}
+    return {route: stats[field] for route, stats in log.get("routes", log).items()}
+
+
+async def until_a_log_read_is_held(kubeconfig: Path) -> None:
+    """Wait (up to 30 s) until the simulator holds a pod-log read: the check is blocked inside a
+    Kubernetes call, in a thread of the client's pool."""
+    started = time.monotonic()
+    while not any(
+        n for route, n in (await sim_requests(kubeconfig, "held")).items() if route.endswith("/log")
+    ):
+        assert time.monotonic() - started < 30, "no log read reached the simulator"
+        await asyncio.sleep(0.05)
 
 
 async def hold_log_reads(kubeconfig: Path, hold: bool) -> None:
@@ -188,7 +201,9 @@ async def test_one_card_from_either_serve_and_a_killed_worker_s_check_still_arri
 
 
 async def test_sigterm_mid_job_exits_in_time_and_hands_the_job_back(slow_sim: Path, prefix: str) -> None:
-    env = env_for(prefix, CALICO_BOT_SHUTDOWN_SECONDS="0")  # no time to finish: it must be handed back
+    # No time to finish: it must be handed back. Its Kubernetes read is held for 60 s and may wait that
+    # long, longer than Kubernetes' 30 s grace: the exit must not wait for it (it did, until its timeout).
+    env = env_for(prefix, CALICO_BOT_SHUTDOWN_SECONDS="0", CALICO_BOT_API_TIMEOUT="60")
     async with AsyncExitStack() as stack:
         fake = await stack.enter_async_context(FakeSlack())
         first = await watched(stack, worker_process(fake, slow_sim, **env))
@@ -196,6 +211,7 @@ async def test_sigterm_mid_job_exits_in_time_and_hands_the_job_back(slow_sim: Pa
         await hold_log_reads(slow_sim, True)  # the check cannot finish before its worker is stopped
         await command(bot, "check rem", trigger="t-term")
         await until(lambda: running([first], "check:t-term") is not None, 30, "the worker to start it")
+        await until_a_log_read_is_held(slow_sim)
         first.proc.send_signal(signal.SIGTERM)
         stopped = time.monotonic()
         returncode = await asyncio.wait_for(first.proc.wait(), 30)
