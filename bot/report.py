@@ -60,7 +60,7 @@ def worker_counts(snapshot: Snapshot) -> str:
         return "no workers read"
     ready = sum(1 for n in nodes if (c := n.condition("Ready")) is not None and c.status == "True")
     cordoned = sum(1 for n in nodes if n.spec.unschedulable)
-    text = f"{len(nodes)} workers, {ready} Ready"
+    text = f"{len(nodes)} worker{'s' if len(nodes) != 1 else ''}, {ready} Ready"
     return text + (f", {cordoned} cordoned" if cordoned else "")
 
 

@@ -78,6 +78,8 @@ def _is_new(node: Node, now: datetime) -> bool:
 def recent_changes(snapshot: Snapshot, now: datetime) -> list[str]:
     """Calico configuration objects changed recently, newest first, with the manager that changed them."""
     changes: list[tuple[datetime, str]] = []
+    # IBM's annotation says who made the object on IKS only; elsewhere nothing carries it
+    iks = any(key.startswith(IBM_LABEL) for node in snapshot.nodes for key in node.metadata.labels)
     for plural in CONFIG_KINDS:
         for obj in snapshot.custom_objects(plural):
             changed = obj.metadata.last_changed
@@ -91,7 +93,7 @@ def recent_changes(snapshot: Snapshot, now: datetime) -> list[str]:
             changes.append(
                 (changed, f"{obj.kind or plural} {obj.metadata.name} changed {human_age(since)} ago{by}")
             )
-        for obj in snapshot.custom_objects(plural):
+        for obj in snapshot.custom_objects(plural) if iks else ():
             creator = obj.metadata.annotations.get("created-by")
             if (
                 plural in ("bgpconfigurations", "felixconfigurations")

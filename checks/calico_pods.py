@@ -27,10 +27,27 @@ from datetime import datetime
 
 from checks.catalog import BY_ID, Scope
 from checks.common import age, clip, event_line, grouped_event_lines, human_age, unreachable_nodes
-from checks.logscan import RANK, LogHit, error_lines, last_words, level_of, line_time, scan, scan_message
+from checks.logscan import (
+    RANK,
+    LogHit,
+    error_lines,
+    last_words,
+    lead_up,
+    level_of,
+    line_time,
+    scan,
+    scan_message,
+)
 from checks.model import Severity
 from checks.objects import ContainerStatus, Event, Pod
-from checks.signals import BAD_WAITING, IMAGE_PULL, ProbeReading, read_probe, suspicious_interface
+from checks.signals import (
+    BAD_WAITING,
+    IMAGE_PULL,
+    ProbeReading,
+    about_pod_network,
+    read_probe,
+    suspicious_interface,
+)
 from checks.snapshot import ContainerLog, Read, Snapshot
 
 STARTUP_GRACE_SECONDS = 300
@@ -319,6 +336,22 @@ def _pod_trouble(snapshot: Snapshot, pod: Pod, now: datetime) -> PodTrouble | No
                 clip(f"Failed: {pod.status.reason} {pod.status.message}"),
             )
         )
+    lived = age(pod.metadata.creation_timestamp or pod.status.start_time, now)
+    if (
+        not reading.critical
+        and not pod.ready
+        and pod.status.container_statuses
+        and not any(status.state.running for status in _all_statuses(pod))
+        and pod.metadata.deletion_timestamp is None
+        and lived is not None
+        and lived > STARTUP_GRACE_SECONDS
+    ):
+        # nothing has started, nothing has failed either: waiting (PodInitializing, no sandbox, a
+        # volume) past the start-up grace is as broken as a crash — its events say why
+        shown = pod.display_status()
+        reading.critical.append(
+            (f"stuck in {shown}", f"{shown} for {human_age(lived)}: none of its containers has started")
+        )
     deleting = age(pod.metadata.deletion_timestamp, now)
     if deleting is not None and deleting > STUCK_TERMINATING_SECONDS:
         reading.critical.append(("stuck Terminating", f"Terminating for {human_age(deleting)}"))
@@ -508,7 +541,14 @@ def _evidence(
     quoted: set[str] = set()
     live = [h for h in hits if not h.cleared and BY_ID[h.signature].scope != Scope.INFO]
     for hit in live[-6:]:
-        lines.append(f"log {_which(logs, hit)}: {hit.line}")
+        which = _which(logs, hit)
+        if level_of(hit.line) == "fatal":  # what it ran into before it gave up, when it said so
+            text = next((log.text for log in logs if hit.line in log.text), "")
+            cause = lead_up(text, hit.line)
+            if cause and cause not in quoted:
+                lines.append(f"log {which}: {cause}")
+                quoted.add(cause)
+        lines.append(f"log {which}: {hit.line}")
         quoted.add(hit.line)
     for hit in hits:
         if hit.signature == "autodetected-interface" and suspicious_interface(hit.group.get("iface", "")):
@@ -523,10 +563,14 @@ def _evidence(
                     quoted.add(line)
                     lines.append(f"log {which}: {line}")
             break  # the newest log of the container is enough
-    lines += [line for _reason, line in chosen if line]
+    states = [line for _reason, line in chosen if line]
     # the kubelet's Killing (a liveness kill) is a Normal event, and as telling as the warnings
     others = [e for e in recent if e.reason != "Unhealthy" and (e.type == "Warning" or e.reason == "Killing")]
-    lines += grouped_event_lines(others, now, limit=3)
+    events = grouped_event_lines(others, now, limit=3)
+    if any(log.text.strip() for log in logs):
+        lines += states + events
+    else:  # nothing it ran has written a line (no sandbox, no image, a mount): its events say why
+        lines += events + states
     return tuple(dict.fromkeys(lines))
 
 
@@ -573,7 +617,11 @@ def cni_failures_by_node(snapshot: Snapshot, now: datetime) -> dict[str, list[Cn
         "calico" in e.message.lower() for e in snapshot.events if e.reason in SANDBOX_REASONS
     )
     for event in snapshot.events:
-        if event.reason not in SANDBOX_REASONS or not _recent(event, now):
+        if (
+            event.reason not in SANDBOX_REASONS
+            or not about_pod_network(event.message)
+            or not _recent(event, now)
+        ):
             continue
         hits = tuple(
             h

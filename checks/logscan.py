@@ -71,9 +71,16 @@ def line_time(line: str) -> datetime | None:
     return None
 
 
+EMPTY_PANIC = re.compile(r"^\s{0,8}panic: \(\*?[\w./]{1,100}\) 0x[0-9a-f]{1,16}\s*$")
+"""Go's line after a logrus PANIC (`panic: (*logrus.Entry) 0xc000720000`): a pointer, no words.
+The PANIC line above it says what happened; quoting this one would crowd out the cause."""
+
+
 def level_of(line: str) -> str:
     """ "fatal", "error", "warning", "info", "debug", or "" for a plain line that names no failure."""
     head = line[:300]
+    if EMPTY_PANIC.match(head):
+        return ""
     for pattern in (_CALICO, _KLOG, _ZAP, _LOGRUS):
         match = pattern.search(head)
         if match:
@@ -131,7 +138,7 @@ def error_lines(text: str, *, limit: int = 3, min_rank: int = 1) -> list[str]:
 
 _TRACE = re.compile(
     r"^(?:\s|goroutine \d|created by |main\.main\(|[\w./-]{1,200}\.go:\d|[\w./*()-]{1,300}\([^)]{0,300}\)\s*$|"
-    r"exit status \d|\.\.\.additional frames)"
+    r"exit status \d|\.\.\.additional frames|panic: \(\*?[\w./]{1,100}\) 0x[0-9a-f]{1,16}\s*$)"
 )
 
 
@@ -146,6 +153,31 @@ def last_words(text: str, *, limit: int = 3) -> list[str]:
         if len(words) == limit:
             break
     return list(reversed(words))
+
+
+LEAD_UP_LINES = 5
+
+
+def lead_up(text: str, line: str, *, within: int = LEAD_UP_LINES) -> str:
+    """The warning-or-worse line written just before the last time `line` (a FATAL/PANIC) was
+    written, within `within` lines (stack frames skipped): what the process ran into before it gave
+    up (`iptables save failed error=exit status 127` before `… failed after retries`). "" if none."""
+    wanted = normalise(line)
+    lines = text.splitlines()
+    at = next((i for i in range(len(lines) - 1, -1, -1) if normalise(lines[i][:MAX_LINE]) == wanted), None)
+    if at is None:
+        return ""
+    seen = 0
+    for raw in reversed(lines[max(0, at - 4 * within) : at]):
+        candidate = raw[:MAX_LINE].rstrip()
+        if not candidate.strip() or _TRACE.match(candidate):
+            continue
+        seen += 1
+        if seen > within:
+            break
+        if RANK[level_of(candidate)] >= RANK["warning"] and normalise(candidate) != wanted:
+            return quote(candidate)
+    return ""
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,19 @@ BAD_WAITING = frozenset(
         *IMAGE_PULL,
     }
 )
+
+
+POD_NETWORK_WORDS = (
+    "calico",
+    "network for sandbox",
+    "networkplugin cni",
+    "network for pod",
+    "network plugin",
+    "cni plugin",
+)
+
+
+def about_pod_network(message: str) -> bool:
+    """A sandbox failure about pod networking (the CNI), not e.g. the pause image or a volume."""
+    lowered = message.lower()
+    return any(word in lowered for word in POD_NETWORK_WORDS)

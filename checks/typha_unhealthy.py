@@ -22,7 +22,7 @@ from datetime import datetime
 from checks import calico_pods
 from checks.catalog import BY_ID, Scope
 from checks.common import age, grouped_event_lines, human_age, node_label, unreachable_nodes
-from checks.logscan import LogHit
+from checks.logscan import LogHit, error_lines, last_words
 from checks.model import Action, ActionKind, Finding, ObjRef, Severity, SituationId
 from checks.objects import CALICO_TYPHA, Pod
 from checks.signals import BAD_WAITING, IMAGE_PULL
@@ -93,6 +93,7 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
                 f"{pod.namespace}/{pod.name} on {node_label(node) if node else pod.node_name}: {trouble}"
             )
             objects.append(ObjRef(kind="Pod", name=pod.name, namespace=pod.namespace))
+            evidence += _own_words(snapshot, pod)
             evidence += grouped_event_lines(
                 (
                     e
@@ -143,6 +144,18 @@ def check(snapshot: Snapshot, *, now: datetime) -> list[Finding]:
             runbook_section="calico-node Pod Not Running on One or a Few Customer Workers",
         )
     ]
+
+
+def _own_words(snapshot: Snapshot, pod: Pod) -> list[str]:
+    """What a failing typha pod's log says: its errors, else its last lines (a crash's cause is
+    often a plain line: an unsupported CPU, a missing certificate), from the newest log read."""
+    logs = sorted(snapshot.logs_for(pod.namespace, pod.name), key=lambda log: log.previous)
+    for log in logs:
+        lines = error_lines(log.text, limit=2) or last_words(log.text, limit=2)
+        if lines:
+            which = f"{log.container}{' (previous)' if log.previous else ''}"
+            return [f"log {which}: {line}" for line in lines]
+    return []
 
 
 def _workers(names: Sequence[str]) -> str:

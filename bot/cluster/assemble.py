@@ -37,6 +37,7 @@ from checks.objects import (
     RbacObject,
     WebhookConfiguration,
 )
+from checks.signals import about_pod_network
 from checks.snapshot import ContainerLog, Read, ReadError, Snapshot, Source
 
 SANDBOX_REASONS = frozenset({"FailedCreatePodSandBox", "FailedKillPod", "NetworkNotReady"})
@@ -111,10 +112,11 @@ class SnapshotBuilder:
             if read == Read.CNI_EVENTS:
                 self._seen.add(read)
             for event in objects:
-                if event.reason in SANDBOX_REASONS:
-                    if _names_calico_cni(event.message):
-                        self._objects[Read.CNI_EVENTS].append(event)
-                        self._seen.add(Read.CNI_EVENTS)
+                if event.reason in SANDBOX_REASONS and about_pod_network(event.message):
+                    self._objects[Read.CNI_EVENTS].append(event)
+                    self._seen.add(Read.CNI_EVENTS)
+                elif event.reason in SANDBOX_REASONS and read == Read.CNI_EVENTS:
+                    continue  # another pod's sandbox failing for a reason that is not the CNI's
                 elif event.involved_object.kind == "Node":
                     self._objects[Read.NODE_EVENTS].append(event)
                     self._seen.add(Read.NODE_EVENTS)
@@ -268,22 +270,6 @@ class SnapshotBuilder:
 
 def _is_calico_pod(pod: Pod) -> bool:
     return bool(pod.component) or pod.name.startswith(KEEPALIVED_PREFIX)
-
-
-_CNI_WORDS = (
-    "calico",
-    "network for sandbox",
-    "networkplugin cni",
-    "network for pod",
-    "network plugin",
-    "cni plugin",
-)
-
-
-def _names_calico_cni(message: str) -> bool:
-    """A sandbox failure about pod networking (the CNI), not e.g. a volume or image problem."""
-    lowered = message.lower()
-    return any(word in lowered for word in _CNI_WORDS)
 
 
 def _unique_events(events: Iterable[Event]) -> list[Event]:

@@ -331,6 +331,15 @@ class _Doc:
         return (self.section, place, self.rank, self.seq)
 
 
+_LOG_READ_ERROR = re.compile(r"(?:Request log error|Create log request error): (.+)", re.S)
+"""The one line kubectl writes in place of a log it could not read (`printContainer`)."""
+_NOTHING_TO_READ = re.compile(
+    r"is waiting to start|previous terminated container .* not found|"
+    r"ContainerCreating|PodInitializing|the server rejected our request|\(get pods "
+)
+"""Answers that mean the container has no log yet (the kubelet's 400s) — not a read that failed."""
+
+
 @dataclass(frozen=True)
 class _Log:
     namespace: str
@@ -828,6 +837,14 @@ class _Loader:
             if (namespace, log.pod) in kept:
                 logs.append(_Log(namespace, log.pod, log.container, log.text, log.truncated, log.seq))
         for log in sorted(logs, key=lambda lg: (lg.namespace, lg.pod, lg.seq)):
+            unreadable = _LOG_READ_ERROR.fullmatch(log.text.strip()) if len(log.text) < 2000 else None
+            if unreadable is not None:
+                # kubectl's placeholder, not the container's output: read as the collector reads the
+                # same answer live (nothing started yet → no log; anything else → a failed read)
+                message = unreadable.group(1)
+                if not _NOTHING_TO_READ.search(message):
+                    builder.fail(Read.LOGS, f"log {log.namespace}/{log.pod} -c {log.container}: {message}")
+                continue
             builder.add_log(
                 ContainerLog(
                     namespace=log.namespace,

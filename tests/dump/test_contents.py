@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from bot.cluster.dump import DumpResult, load_dump
+from checks.snapshot import Read
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DIR129 = FIXTURES / "iks129-calico-system"
@@ -327,3 +328,36 @@ def test_cluster_without_calico_loads(tmp_path: Path) -> None:
         "ibm-keepalived-watcher-lb6hx",
         "ibm-keepalived-watcher-t2rkn",
     ]
+
+
+def _log_block(ns: str, pod: str, container: str, text: str) -> str:
+    return (
+        f"==== START logs for container {container} of pod {ns}/{pod} ====\n{text}"
+        f"==== END logs for container {container} of pod {ns}/{pod} ====\n"
+    )
+
+
+def test_kubectls_log_error_line_is_not_the_containers_output(tmp_path: Path) -> None:
+    """kubectl writes `Request log error: …` where it could not read a log. A container that has
+    not started has no log (as the collector reads the kubelet's 400 live); any other failure is a
+    failed read — never log lines to scan for errors."""
+    root = _copy(DIR129, tmp_path)
+    pod_dir = root / "calico-system" / "calico-node-4hx9z"
+    not_started = (
+        'Request log error: container "calico-node" in pod "calico-node-4hx9z" is waiting to start: '
+        "PodInitializing\n"
+    )
+    unreachable = (
+        'Request log error: Get "https://10.0.0.1:10250/containerLogs/calico-system/calico-node-4hx9z/'
+        'install-cni": dial tcp 10.0.0.1:10250: i/o timeout\n'
+    )
+    (pod_dir / "logs.txt").write_text(
+        _log_block("calico-system", "calico-node-4hx9z", "calico-node", not_started)
+        + _log_block("calico-system", "calico-node-4hx9z", "install-cni", unreachable)
+    )
+    snap = load_dump(root).snapshot
+    assert snap.logs_for("calico-system", "calico-node-4hx9z") == ()
+    failed = [e for e in snap.errors if e.read == Read.LOGS]
+    assert len(failed) == 1
+    assert "calico-node-4hx9z -c install-cni" in failed[0].reason
+    assert "i/o timeout" in failed[0].reason
