@@ -69,6 +69,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "bot.settings": {"checks", "bot.cluster", "bot.queue", "bot.remediation", "bot.sim"},
     "bot.worker": {
+        "bot.cluster",
         "bot.escalation",
         "bot.queue",
         "bot.remediation",

@@ -14,25 +14,38 @@ import logging
 import os
 import sys
 import threading
+import time
+
+from bot.cluster.kube import close_executor
 
 log = logging.getLogger("calico-bot.exit")
 
 
-def waiting_threads() -> list[str]:
+def busy_threads() -> list[str]:
     """Names of the threads, other than this one, that would hold up the interpreter's exit."""
     me = threading.current_thread()
     return sorted(t.name for t in threading.enumerate() if t is not me and t.is_alive() and not t.daemon)
 
 
-def finish(code: int) -> int:
-    """Return `code` when nothing would hold up the exit; otherwise log, flush and leave now."""
-    waiting = waiting_threads()
-    if not waiting:
+def finish(code: int, *, settle_seconds: float = 1.0) -> int:
+    """Return `code` once nothing would hold up the exit; otherwise log, flush and leave now.
+
+    The Kubernetes client's pool is shut first: its idle threads end at once, a thread inside a call
+    does not. Threads get `settle_seconds` to end before they count as busy.
+    """
+    close_executor()
+    deadline = time.monotonic() + settle_seconds
+    me = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not me and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    busy = busy_threads()
+    if not busy:
         return code
     log.warning(
-        "exiting with %d call(s) still waiting on a server (%s): the work they served is done or handed back",
-        len(waiting),
-        ", ".join(waiting[:5]),
+        "exiting with %d thread(s) still inside a call (%s): the work they served is done or handed back",
+        len(busy),
+        ", ".join(busy[:5]),
     )
     logging.shutdown()
     sys.stdout.flush()
